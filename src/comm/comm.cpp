@@ -1,0 +1,110 @@
+// Comm: checked, move-only MPI communicator (see include/moerge/comm/comm.hpp).
+#include "moerge/comm/comm.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "moerge/core/error.hpp"
+#include "moerge/core/log.hpp"
+
+namespace moerge::comm {
+
+void check(int mpi_rc, std::string_view what) {
+  if (mpi_rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int n_text = 0;
+  MPI_Error_string(mpi_rc, text, &n_text);
+  throw CommError(fmt::format("{} failed: {}", what, std::string_view(text, static_cast<std::size_t>(n_text))));
+}
+
+Comm::Comm(MPI_Comm parent) {
+  check(MPI_Comm_dup(parent, &comm_), "MPI_Comm_dup");
+  check(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+Comm Comm::self() { return Comm(MPI_COMM_SELF); }
+Comm Comm::world() { return Comm(MPI_COMM_WORLD); }
+
+void Comm::release() noexcept {
+  if (comm_ != MPI_COMM_NULL) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+    comm_ = MPI_COMM_NULL;
+  }
+}
+
+Comm::~Comm() { release(); }
+
+Comm::Comm(Comm&& other) noexcept
+    : comm_(std::exchange(other.comm_, MPI_COMM_NULL)), rank_(other.rank_), size_(other.size_) {}
+
+Comm& Comm::operator=(Comm&& other) noexcept {
+  if (this != &other) {
+    release();
+    comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+    rank_ = other.rank_;
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+MPI_Op Comm::mpi_op(Op op) {
+  switch (op) {
+    case Op::sum: return MPI_SUM;
+    case Op::max: return MPI_MAX;
+    case Op::min: return MPI_MIN;
+  }
+  return MPI_SUM;
+}
+
+void Comm::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Comm::bcast(std::string& text, int root) const {
+  std::uint64_t n_text = text.size();
+  bcast(std::span(&n_text, 1), root);
+  text.resize(n_text);
+  // Chunked so a string past INT_MAX bytes still goes through.
+  constexpr std::uint64_t kChunk = 1u << 30;
+  for (std::uint64_t offset = 0; offset < n_text; offset += kChunk) {
+    const auto n_chunk = static_cast<int>(std::min(kChunk, n_text - offset));
+    check(MPI_Bcast(text.data() + offset, n_chunk, MPI_CHAR, root, comm_), "MPI_Bcast(string)");
+  }
+}
+
+bool Comm::any(bool failed) const {
+  int flag = failed ? 1 : 0;
+  check(MPI_Allreduce(MPI_IN_PLACE, &flag, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce(any)");
+  return flag != 0;
+}
+
+void Comm::abort(std::string_view reason, int code) const {
+  std::fprintf(stderr, "[rank %d] error: %.*s\n", rank_, static_cast<int>(reason.size()), reason.data());
+  std::fflush(stderr);
+  MPI_Abort(comm_ == MPI_COMM_NULL ? MPI_COMM_WORLD : comm_, code);
+  std::_Exit(code);
+}
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size_);
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+}  // namespace moerge::comm
