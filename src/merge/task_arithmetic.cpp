@@ -1,0 +1,285 @@
+// Task-vector merge kernels: sparsification (magnitude, random, outliers, della), sign consensus,
+// rescaling and the combine step of mergekit's generalized task arithmetic, plus global TIES.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string>
+
+#include "moerge/core/error.hpp"
+#include "moerge/merge/kernels.hpp"
+
+namespace moerge::merge {
+
+namespace {
+
+void check_same_size(const char* what, std::size_t expected, std::size_t actual) {
+  if (expected != actual) {
+    throw Error(fmt::format("{}: block of {} elements where {} were expected", what, actual, expected));
+  }
+}
+
+void check_blocks(const char* what, std::size_t n_model, std::span<const std::span<const float>> blocks,
+                  std::size_t n_element) {
+  if (blocks.size() != n_model) {
+    throw Error(fmt::format("{}: {} input blocks for {} weights", what, blocks.size(), n_model));
+  }
+  for (const auto& block : blocks) check_same_size(what, n_element, block.size());
+}
+
+int sign_of(double value) { return (value > 0.0) - (value < 0.0); }
+
+bool is_magnitude(SparsifyMethod method) {
+  return method == SparsifyMethod::magnitude || method == SparsifyMethod::magnitude_outliers;
+}
+
+/// f32 result of a kept element under the rescale mode; p is the keep probability.
+float rescaled(float value, RescaleMode mode, double p, double l1_scale) {
+  switch (mode) {
+    case RescaleMode::none:
+      return value;
+    case RescaleMode::inverse_density:
+      return static_cast<float>(static_cast<double>(value) / p);
+    case RescaleMode::l1:
+      return static_cast<float>(static_cast<double>(value) * l1_scale);
+  }
+  return value;
+}
+
+}  // namespace
+
+void validate(const SparsifyParams& params) {
+  if (!std::isfinite(params.density) || params.density < 0.0) {
+    throw ConfigError(fmt::format("density must be a finite number >= 0, got {}", params.density));
+  }
+  if (params.method == SparsifyMethod::magnitude_outliers &&
+      !(std::isfinite(params.gamma) && params.gamma >= 0.0 && params.gamma <= 1.0)) {
+    throw ConfigError(fmt::format("gamma must lie in [0, 1], got {}", params.gamma));
+  }
+  if (params.method == SparsifyMethod::della_magprune) {
+    if (!(std::isfinite(params.epsilon) && params.epsilon >= 0.0)) {
+      throw ConfigError(fmt::format("epsilon must be a finite number >= 0, got {}", params.epsilon));
+    }
+    if (params.density > 0.0 && params.density < 1.0 &&
+        (params.density + params.epsilon >= 1.0 || params.density - params.epsilon <= 0.0)) {
+      throw ConfigError(fmt::format("della needs density +- epsilon inside (0, 1), got density {} and epsilon {}",
+                                    params.density, params.epsilon));
+    }
+  }
+}
+
+RankRange magnitude_rank_range(const SparsifyParams& params, std::uint64_t n) {
+  if (!is_magnitude(params.method) || params.density >= 1.0) return {0, n};
+  const auto n_keep = static_cast<std::uint64_t>(params.density * static_cast<double>(n));
+  if (params.method == SparsifyMethod::magnitude) return {0, n_keep};
+  // mergekit: drop int(gamma n) largest, then the smallest n - n_keep - n_top; if that is negative,
+  // drop fewer of the largest so that n_keep remain.
+  auto n_top = static_cast<std::uint64_t>(params.gamma * static_cast<double>(n));
+  if (n_keep + n_top > n) n_top = n - n_keep;
+  return {n_top, n_top + n_keep};
+}
+
+void task_vector(std::span<const float> theta, std::span<const float> base, std::span<float> out) {
+  check_same_size("task_vector", theta.size(), base.size());
+  check_same_size("task_vector", theta.size(), out.size());
+  for (std::size_t element_idx = 0; element_idx < theta.size(); ++element_idx) {
+    out[element_idx] = theta[element_idx] - base[element_idx];
+  }
+}
+
+void sparsify_block(const SparsifyParams& params, const SparsifyState& state, const BlockTies& ties,
+                    const BlockPosition& position, std::span<const float> tau, std::span<float> out,
+                    bool rescale) {
+  check_same_size("sparsify_block", tau.size(), out.size());
+  const RescaleMode mode = rescale ? params.rescale : RescaleMode::none;
+  if (params.method == SparsifyMethod::none || params.density >= 1.0) {
+    std::copy(tau.begin(), tau.end(), out.begin());
+    return;
+  }
+  switch (params.method) {
+    case SparsifyMethod::none:
+      break;
+    case SparsifyMethod::magnitude:
+    case SparsifyMethod::magnitude_outliers: {
+      std::uint64_t upper_ordinal = ties.upper;
+      std::uint64_t lower_ordinal = ties.lower;
+      for (std::size_t element_idx = 0; element_idx < tau.size(); ++element_idx) {
+        const std::uint32_t key = magnitude_key(tau[element_idx]);
+        const bool in_upper = state.upper.contains(key, upper_ordinal);
+        const bool in_lower = state.lower.contains(key, lower_ordinal);
+        upper_ordinal += key == state.upper.key ? 1 : 0;
+        lower_ordinal += key == state.lower.key ? 1 : 0;
+        out[element_idx] =
+            in_upper && !in_lower ? rescaled(tau[element_idx], mode, params.density, state.l1_scale) : 0.0f;
+      }
+      break;
+    }
+    case SparsifyMethod::random: {
+      constexpr std::size_t chunk = 1024;
+      std::array<float, chunk> uniform;
+      for (std::size_t chunk_begin = 0; chunk_begin < tau.size(); chunk_begin += chunk) {
+        const std::size_t n_chunk = std::min(chunk, tau.size() - chunk_begin);
+        uniform_block(state.key, RandomStream::dare, position.first_element + chunk_begin,
+                      std::span<float>(uniform).first(n_chunk));
+        for (std::size_t chunk_idx = 0; chunk_idx < n_chunk; ++chunk_idx) {
+          const std::size_t element_idx = chunk_begin + chunk_idx;
+          const bool keep = static_cast<double>(uniform[chunk_idx]) < params.density;
+          out[element_idx] = keep ? rescaled(tau[element_idx], mode, params.density, state.l1_scale) : 0.0f;
+        }
+      }
+      break;
+    }
+    case SparsifyMethod::della_magprune: {
+      if (params.density <= 0.0) {
+        std::fill(out.begin(), out.end(), 0.0f);
+        break;
+      }
+      const std::uint64_t row_length = position.row_length;
+      if (row_length == 0 || position.first_element % row_length != 0 || tau.size() % row_length != 0) {
+        throw Error(fmt::format("della_magprune: block [{}, +{}) does not hold whole rows of {} elements",
+                                position.first_element, tau.size(), row_length));
+      }
+      std::vector<float> uniform(tau.size());
+      uniform_block(state.key, RandomStream::della, position.first_element, uniform);
+      // Ascending order by (|x|, then higher index first), so that among equal magnitudes the lower
+      // index ranks higher, as everywhere else.
+      std::vector<std::uint64_t> order(row_length);
+      for (std::size_t row_begin = 0; row_begin < tau.size(); row_begin += row_length) {
+        for (std::uint64_t column_idx = 0; column_idx < row_length; ++column_idx) {
+          order[column_idx] = (static_cast<std::uint64_t>(magnitude_key(tau[row_begin + column_idx])) << 32) |
+                              (0xffffffffu - column_idx);
+        }
+        std::sort(order.begin(), order.end());
+        for (std::uint64_t rank_idx = 0; rank_idx < row_length; ++rank_idx) {
+          const std::uint64_t column_idx = 0xffffffffu - (order[rank_idx] & 0xffffffffu);
+          const double rank_norm =
+              row_length == 1 ? 0.5 : static_cast<double>(rank_idx) / static_cast<double>(row_length - 1);
+          const double p_keep = (params.density - params.epsilon) + rank_norm * 2.0 * params.epsilon;
+          const std::size_t element_idx = row_begin + column_idx;
+          const bool keep = static_cast<double>(uniform[element_idx]) < p_keep;
+          out[element_idx] = keep ? rescaled(tau[element_idx], mode, p_keep, state.l1_scale) : 0.0f;
+        }
+      }
+      break;
+    }
+  }
+}
+
+void add_l1_rescale_stats(const SparsifyParams& params, const SparsifyState& state, const BlockTies& ties,
+                          const BlockPosition& position, std::span<const float> tau, ExactSum& before,
+                          ExactSum& after) {
+  std::vector<float> masked(tau.size());
+  sparsify_block(params, state, ties, position, tau, masked, false);
+  before.add_abs(tau);
+  after.add_abs(masked);
+}
+
+double l1_rescale_scale(const ExactSum& before, const ExactSum& after) {
+  const double l1_before = before.value();
+  const double l1_after = after.value();
+  if (l1_before < 1e-7 || l1_after < 1e-7) return 1.0;
+  return l1_before / l1_after;
+}
+
+void combine_block(const CombineParams& params, std::span<const double> weights,
+                   std::span<const std::span<const float>> deltas, std::span<const float> base,
+                   std::span<float> out) {
+  const std::size_t n_model = weights.size();
+  check_same_size("combine_block", base.size(), out.size());
+  check_blocks("combine_block", n_model, deltas, base.size());
+  double weight_sum = 0.0;
+  for (const double weight : weights) weight_sum += weight;
+  const double plain_divisor = std::abs(weight_sum) < 1e-8 ? 1.0 : weight_sum;
+  std::vector<double> weighted(n_model);
+  for (std::size_t element_idx = 0; element_idx < base.size(); ++element_idx) {
+    double mixed = 0.0;
+    double divisor = plain_divisor;
+    if (params.consensus == ConsensusMethod::none) {
+      for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+        mixed += weights[model_idx] * static_cast<double>(deltas[model_idx][element_idx]);
+      }
+    } else {
+      double vote = 0.0;
+      for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+        weighted[model_idx] = weights[model_idx] * static_cast<double>(deltas[model_idx][element_idx]);
+        vote += params.consensus == ConsensusMethod::sum ? weighted[model_idx] : sign_of(weighted[model_idx]);
+      }
+      const int elected = vote >= 0.0 ? 1 : -1;
+      divisor = 0.0;
+      for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+        if (sign_of(weighted[model_idx]) == elected) {
+          mixed += weighted[model_idx];
+          divisor += weights[model_idx];
+        }
+      }
+      if (divisor == 0.0) divisor = 1.0;
+    }
+    if (params.normalize) mixed /= divisor;
+    mixed *= params.lambda;
+    out[element_idx] = static_cast<float>(static_cast<double>(base[element_idx]) + mixed);
+  }
+}
+
+void linear_block(std::span<const double> weights, std::span<const std::span<const float>> thetas,
+                  bool normalize, std::span<float> out) {
+  check_blocks("linear_block", weights.size(), thetas, out.size());
+  double weight_sum = 0.0;
+  for (const double weight : weights) weight_sum += weight;
+  if (normalize && std::abs(weight_sum) < 1e-8) {
+    throw InputError(fmt::format("linear: the weights sum to {}, which normalize cannot divide by", weight_sum));
+  }
+  for (std::size_t element_idx = 0; element_idx < out.size(); ++element_idx) {
+    double total = 0.0;
+    for (std::size_t model_idx = 0; model_idx < weights.size(); ++model_idx) {
+      total += weights[model_idx] * static_cast<double>(thetas[model_idx][element_idx]);
+    }
+    out[element_idx] = static_cast<float>(normalize ? total / weight_sum : total);
+  }
+}
+
+std::int64_t ties_global_sign_sum(std::span<const double> weights,
+                                  std::span<const std::span<const float>> trimmed) {
+  if (trimmed.empty()) return 0;
+  const std::size_t n_element = trimmed.front().size();
+  check_blocks("ties_global_sign_sum", weights.size(), trimmed, n_element);
+  std::int64_t sign_sum = 0;
+  for (std::size_t element_idx = 0; element_idx < n_element; ++element_idx) {
+    double total = 0.0;
+    for (std::size_t model_idx = 0; model_idx < weights.size(); ++model_idx) {
+      total += weights[model_idx] * static_cast<double>(trimmed[model_idx][element_idx]);
+    }
+    sign_sum += sign_of(total);
+  }
+  return sign_sum;
+}
+
+void ties_global_block(std::span<const double> weights, std::span<const std::span<const float>> trimmed,
+                       int majority_sign, double lambda, std::span<const float> base, std::span<float> out) {
+  check_same_size("ties_global_block", base.size(), out.size());
+  check_blocks("ties_global_block", weights.size(), trimmed, base.size());
+  const std::size_t n_model = weights.size();
+  std::vector<double> weighted(n_model);
+  for (std::size_t element_idx = 0; element_idx < base.size(); ++element_idx) {
+    double total = 0.0;
+    for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+      weighted[model_idx] = weights[model_idx] * static_cast<double>(trimmed[model_idx][element_idx]);
+      total += weighted[model_idx];
+    }
+    int elected = sign_of(total);
+    if (elected == 0) elected = majority_sign;
+    double agreeing = 0.0;
+    std::int64_t n_agreeing = 0;
+    for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+      const bool agrees = elected > 0 ? weighted[model_idx] > 0.0 : weighted[model_idx] < 0.0;
+      if (agrees) {
+        agreeing += weighted[model_idx];
+        ++n_agreeing;
+      }
+    }
+    const double merged = agreeing / static_cast<double>(std::max<std::int64_t>(n_agreeing, 1));
+    out[element_idx] = static_cast<float>(static_cast<double>(base[element_idx]) + lambda * merged);
+  }
+}
+
+}  // namespace moerge::merge
