@@ -25,6 +25,15 @@ using nlohmann::json;
 namespace moerge::io {
 namespace {
 
+/// This process's resident set in KiB, from /proc/self/status (VmRSS).
+long resident_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
 template <typename T>
 std::vector<std::byte> bytes_of(const std::vector<T>& values) {
   std::vector<std::byte> out(values.size() * sizeof(T));
@@ -278,6 +287,19 @@ TEST(io_safetensors, empty_file_and_large_tensor_stream) {
   ASSERT_EQ(view.data.size(), n_element * sizeof(float));
   EXPECT_EQ(std::memcmp(view.data.data(), big.data(), view.data.size()), 0);
   EXPECT_EQ(std::memcmp(file.view("z.small").data.data(), small.data(), 8), 0);
+
+  // release() drops the tensor's pages from the resident set; the data reads back intact and the
+  // small neighbours sharing its edge pages are untouched.
+  const TensorSet set = TensorSet::open_file(scratch / "big.safetensors");
+  const TensorView before = set.view("big");
+  ASSERT_EQ(std::memcmp(before.data.data(), big.data(), before.data.size()), 0);
+  const long rss_touched = resident_kb();
+  set.release("big");
+  const long rss_released = resident_kb();
+  EXPECT_LT(rss_released, rss_touched - 40 * 1024) << "48 MiB of mapped pages should leave the resident set";
+  EXPECT_EQ(std::memcmp(set.view("big").data.data(), big.data(), before.data.size()), 0);
+  EXPECT_EQ(std::memcmp(set.view("a.small").data.data(), small.data(), 8), 0);
+  EXPECT_EQ(std::memcmp(set.view("z.small").data.data(), small.data(), 8), 0);
 }
 
 TEST(io_safetensors, writer_rejects_bad_tensors_and_leaves_nothing) {

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
@@ -493,11 +494,15 @@ std::uint64_t view_bytes(const TensorSet& set) {
   return total;
 }
 
-void write_tensor(const h5::Handle& file, const std::string& path, const std::string& key,
-                  const TensorView& view, progress::Progress& progress) {
+/// Write tensor `key` of `set` as dataset `path`, then give its mapped pages back so a large
+/// import keeps a bounded resident set.
+void write_tensor(const h5::Handle& file, const std::string& path, const TensorSet& set,
+                  const std::string& key, progress::Progress& progress) {
+  const TensorView view = set.view(key);
   auto dataset = h5::write_dataset(file, path, view.dtype, view.shape, view.data);
   h5::write_attr(dataset, "key", key);
   dataset.close();
+  set.release(key);
   progress.advance(1, view.data.size());
 }
 
@@ -508,7 +513,7 @@ void write_set(const h5::Handle& file, const std::string& group, const TensorSet
   h5::write_attr(handle, "safetensors_metadata", set_metadata_text(set));
   for (const auto& key : set.names()) {
     check_tensor_key(key, set.source().string());
-    write_tensor(file, group + "/" + key, key, set.view(key), progress);
+    write_tensor(file, group + "/" + key, set, key, progress);
   }
 }
 
@@ -525,23 +530,27 @@ json source_hashes(const fs::path& dir, const std::vector<const TensorSet*>& set
   return out;
 }
 
-void write_root_attrs(const h5::Handle& file, const CatalogueEntry& entry, const json& hashes) {
+void write_root_attrs(const h5::Handle& file, const CatalogueEntry& entry) {
   h5::write_attr(file, "moerge_format", kLibraryFormat);
   h5::write_attr(file, "moerge_version", kVersion);
   h5::write_attr(file, "name", entry.name);
   h5::write_attr(file, "kind", kind_name(entry.kind));
   h5::write_attr(file, "tags", tags_to_json(entry.tags).dump());
   h5::write_attr(file, "source", entry.source);
-  h5::write_attr(file, "source_sha256", hashes.dump());
   h5::write_attr(file, "created", entry.created);
 }
 
-/// Close the written file, hash it, and fill the entry's size and SHA-256.
-void seal(h5::Handle& file, const fs::path& path, CatalogueEntry& entry) {
+/// Record the sources' SHA-256 (hashed in the background while the tensors were written), close
+/// the written file, and fill the entry's size and SHA-256. The file is fsync'd on a second
+/// thread while it is hashed, so AtomicPath::commit later finds nothing left to flush.
+void seal(h5::Handle& file, const fs::path& path, CatalogueEntry& entry, std::future<json>& source_sha256) {
+  h5::write_attr(file, "source_sha256", source_sha256.get().dump());
   summarize_weights(file, entry);
   file.close();
   entry.size = fs::file_size(path);
+  auto flushed = std::async(std::launch::async, [&path] { fsync_path(path); });
   entry.sha256 = hash::sha256_file(path);
+  flushed.get();
 }
 
 /// base.h5 from a validated HF model directory, at `path`.
@@ -554,10 +563,11 @@ CatalogueEntry write_base(const HfModel& model, const fs::path& path, const Impo
   entry.tags = options.tags;
   entry.created = options.created.empty() ? now_iso8601() : options.created;
   entry.source = absolute_normal(model.dir).string();
-  const json hashes =
-      source_hashes(model.dir, {&model.tensors}, {"config.json", "model.safetensors.index.json"});
+  auto hashes = std::async(std::launch::async, [&model] {
+    return source_hashes(model.dir, {&model.tensors}, {"config.json", "model.safetensors.index.json"});
+  });
   auto file = h5::create_file(path);
-  write_root_attrs(file, entry, hashes);
+  write_root_attrs(file, entry);
   h5::write_attr(file, "config", model.config_text);
   const ShapeMap expected = llama_tensor_shapes(model.config);
   progress::Progress progress("init base", "tensors", expected.size(), view_bytes(model.tensors),
@@ -566,11 +576,11 @@ CatalogueEntry write_base(const HfModel& model, const fs::path& path, const Impo
   h5::write_attr(params, "safetensors_metadata", set_metadata_text(model.tensors));
   for (const auto& [key, shape] : expected) {
     check_tensor_key(key, model.dir.string());
-    write_tensor(file, "/params/" + key, key, model.tensors.view(key), progress);
+    write_tensor(file, "/params/" + key, model.tensors, key, progress);
   }
   params.close();
   progress.finish();
-  seal(file, path, entry);
+  seal(file, path, entry, hashes);
   return entry;
 }
 
@@ -595,12 +605,14 @@ CatalogueEntry write_expert(const Prepared& prepared, const fs::path& path, cons
     n_tensor += set->names().size();
     n_byte += view_bytes(*set);
   }
-  const json hashes = source_hashes(prepared.dir, sets,
-                                    {"config.json", "adapter_config.json", "model.safetensors.index.json"});
+  auto hashes = std::async(std::launch::async, [&prepared, &sets] {
+    return source_hashes(prepared.dir, sets,
+                         {"config.json", "adapter_config.json", "model.safetensors.index.json"});
+  });
   progress::Progress progress(fmt::format("import {}", prepared.name), "tensors", n_tensor, n_byte,
                               progress::options_for(quiet, rank));
   auto file = h5::create_file(path);
-  write_root_attrs(file, entry, hashes);
+  write_root_attrs(file, entry);
   if (prepared.adapter) {
     const PeftAdapter& adapter = *prepared.adapter;
     entry.r = adapter.r;
@@ -612,8 +624,8 @@ CatalogueEntry write_expert(const Prepared& prepared, const fs::path& path, cons
     h5::write_attr(lora, "safetensors_metadata", set_metadata_text(adapter.tensors));
     for (const auto& module : adapter.modules) {
       const std::string group = "/lora/" + module.module;
-      write_tensor(file, group + "/A", module.a_key, adapter.tensors.view(module.a_key), progress);
-      write_tensor(file, group + "/B", module.b_key, adapter.tensors.view(module.b_key), progress);
+      write_tensor(file, group + "/A", adapter.tensors, module.a_key, progress);
+      write_tensor(file, group + "/B", adapter.tensors, module.b_key, progress);
     }
   } else {
     const HfModel& model = *prepared.model;
@@ -627,19 +639,19 @@ CatalogueEntry write_expert(const Prepared& prepared, const fs::path& path, cons
         continue;  // a RoPE buffer open_hf_model warned about; not a weight
       }
       check_tensor_key(key, model.dir.string());
-      write_tensor(file, "/params/" + key, key, model.tensors.view(key), progress);
+      write_tensor(file, "/params/" + key, model.tensors, key, progress);
     }
   }
   if (prepared.phatgoose) {
     auto group = h5::create_group(file, "/stats/phatgoose");
     h5::write_attr(group, "safetensors_metadata", set_metadata_text(*prepared.phatgoose));
     for (const auto& key : prepared.phatgoose->names())
-      write_tensor(file, fmt::format("/stats/phatgoose/{}/gate", *gate_module(key)), key,
-                   prepared.phatgoose->view(key), progress);
+      write_tensor(file, fmt::format("/stats/phatgoose/{}/gate", *gate_module(key)), *prepared.phatgoose, key,
+                   progress);
   }
   if (prepared.fisher) write_set(file, "/stats/fisher", *prepared.fisher, progress);
   progress.finish();
-  seal(file, path, entry);
+  seal(file, path, entry, hashes);
   return entry;
 }
 

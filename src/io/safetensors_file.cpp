@@ -235,6 +235,18 @@ TensorView SafetensorsFile::view(const TensorEntry& entry) const {
   return TensorView{entry.dtype, entry.shape, std::span<const std::byte>(data, entry.end - entry.begin)};
 }
 
+void SafetensorsFile::release(const TensorEntry& entry) const {
+  // Only whole pages inside the tensor: a neighbour sharing a page keeps it.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(impl_->mapping + impl_->header.data_offset() + entry.begin);
+  const auto end = begin + (entry.end - entry.begin);
+  const std::uintptr_t first = (begin + page - 1) / page * page;
+  const std::uintptr_t last = end / page * page;
+  // MADV_DONTNEED on a read-only private file mapping only unmaps: the data is reloaded from the
+  // file on the next access, never lost. A failure just leaves the pages resident.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer
 

@@ -241,6 +241,13 @@ std::vector<std::string> TensorSet::names() const {
   return out;
 }
 
+void TensorSet::release(std::string_view name) const {
+  const auto found = file_of_tensor_.find(name);
+  if (found == file_of_tensor_.end()) return;
+  const auto& file = *files_[found->second];
+  file.release(*file.find(name));
+}
+
 bool TensorSet::contains(std::string_view name) const {
   return file_of_tensor_.find(name) != file_of_tensor_.end();
 }

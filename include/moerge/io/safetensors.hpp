@@ -66,6 +66,9 @@ class SafetensorsFile {
   /// The tensor's bytes in the mapping; throws InputError naming the file and key when absent.
   TensorView view(std::string_view name) const;
   TensorView view(const TensorEntry& entry) const;
+  /// Drop the tensor's pages from this process's resident memory (they stay in the page cache and
+  /// are read back on the next access), so streaming a large file keeps RSS bounded.
+  void release(const TensorEntry& entry) const;
 
  private:
   struct Impl;
@@ -110,6 +113,8 @@ class TensorSet {
   const TensorEntry& entry(std::string_view name) const;  // throws InputError when absent
   TensorView view(std::string_view name) const;            // throws InputError when absent
   const std::filesystem::path& file_of(std::string_view name) const;
+  /// See SafetensorsFile::release: once a tensor has been consumed, give its pages back.
+  void release(std::string_view name) const;
   const std::filesystem::path& source() const { return source_; }  // the dir or file opened
 
  private:
