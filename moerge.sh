@@ -50,10 +50,10 @@ setup() {
 }
 
 build() {
-  local preset=${1:-dev}
-  say "configuring and building (preset $preset)"
+  local preset=${1:-dev} target=${2:-all}
+  say "configuring and building (preset $preset, target $target)"
   cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset"
+  cmake --build --preset "$preset" --target "$target"
 }
 
 # OpenMPI refuses root without these; harmless otherwise.
@@ -61,7 +61,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS
 
 demo() {
   setup
-  build release
+  build release moerge_cli
   local bin="$ROOT/build/release/bin/moerge"
   local out="$ROOT/demo-out"
   rm -rf "$out" && mkdir -p "$out"
