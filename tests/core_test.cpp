@@ -1,6 +1,8 @@
 // core: hashes against published test vectors, atomic publish of files and directories.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <string>
 
@@ -90,4 +92,15 @@ TEST(io_atomic, refuses_overwrite_unless_asked_and_swaps_directories) {
   EXPECT_TRUE(fs::exists(target / "new"));
   EXPECT_FALSE(fs::exists(target / "old"));
   EXPECT_EQ(count_entries(scratch.path()), 1u);  // the old copy was removed, no temp left
+}
+
+TEST(io_atomic, fsync_skips_fifos_instead_of_blocking) {
+  // Opening a FIFO for reading blocks until a writer appears: a recursive fsync must not try.
+  test::ScratchDir scratch("atomic");
+  fs::create_directories(scratch / "sub");
+  std::ofstream(scratch / "sub" / "file") << "x";
+  ASSERT_EQ(::mkfifo((scratch / "sub" / "pipe").c_str(), 0600), 0);
+  io::fsync_path(scratch.path());
+  io::fsync_dir(scratch.path());
+  SUCCEED();
 }

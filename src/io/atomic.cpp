@@ -41,13 +41,16 @@ fs::path make_temp_name(const fs::path& final_path) {
 
 void fsync_path(const fs::path& path) {
   if (fs::is_directory(path)) {
+    // Only regular files and directories: opening a FIFO or socket could block or fail.
     for (const auto& entry : fs::recursive_directory_iterator(path))
-      fsync_one(entry.path(), entry.is_directory());
+      if (entry.is_regular_file() || entry.is_directory()) fsync_one(entry.path(), entry.is_directory());
     fsync_one(path, true);
   } else {
     fsync_one(path, false);
   }
 }
+
+void fsync_dir(const fs::path& dir) { fsync_one(dir.empty() ? fs::path(".") : dir, true); }
 
 AtomicPath::AtomicPath(fs::path final_path, bool overwrite)
     : final_(std::move(final_path)), overwrite_(overwrite) {

@@ -33,5 +33,7 @@ class AtomicPath {
 
 /// fsync a file, or every file and directory under a directory (throws IoError naming the path).
 void fsync_path(const std::filesystem::path& path);
+/// fsync one directory's own entries (after a rename into it), not what lies below it.
+void fsync_dir(const std::filesystem::path& dir);
 
 }  // namespace moerge::io
