@@ -23,7 +23,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   gnuplot-nox
   slurm-wlm munge
-  python3 python3-torch python3-numpy python3-h5py libopenblas0-pthread
+  python3 python3-torch python3-numpy python3-h5py python3-yaml libopenblas0-pthread
   time
 )
 

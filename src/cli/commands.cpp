@@ -6,6 +6,8 @@ namespace moerge::cli {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {"library", "create, fill, inspect, verify and export an HDF5 expert library", run_library},
+      {"merge", "merge models by a mergekit-style YAML recipe (distributed, streaming)", run_merge},
+      {"methods", "list the merge methods with their parameters and taxonomy tags", run_methods},
   };
   return table;
 }

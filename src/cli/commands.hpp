@@ -18,5 +18,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int run_library(const std::vector<std::string>& args);
+int run_merge(const std::vector<std::string>& args);
+int run_methods(const std::vector<std::string>& args);
 
 }  // namespace moerge::cli

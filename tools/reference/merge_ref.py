@@ -12,6 +12,9 @@ Usage:
   merge_ref.py self-test        check Philox4x32-10 against the known-answer vectors
   merge_ref.py run CASE_DIR...  for each CASE_DIR: read CASE_DIR/case.json and the .npy inputs it
                                 names, write the .npy outputs it names into CASE_DIR
+  merge_ref.py merge RECIPE.yml OUT.safetensors
+                                merge the HF model directories of a recipe (scalar parameters only)
+                                with the functions above; write every tensor as F32
 
 case.json: {"method": ..., plus the method's fields; see run_case()}. Every array is a float32
 .npy file (C order) named relative to CASE_DIR.
@@ -323,6 +326,125 @@ def lora_svd(adapters, rank):
     return (u * sigma).astype(np.float32), vh.astype(np.float32)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# Recipe driver: whole HF model directories, the functions above per tensor
+# ---------------------------------------------------------------------------------------------
+GTA_METHODS = {  # sparsify, consensus, normalize default, rescale default
+    "task_arithmetic": ("none", "none", False, False),
+    "ties": ("magnitude", "sum", True, False),
+    "dare_linear": ("random", "none", False, True),
+    "dare_ties": ("random", "sum", False, True),
+    "breadcrumbs": ("magnitude_outliers", "none", False, False),
+    "breadcrumbs_ties": ("magnitude_outliers", "sum", False, False),
+    "della": ("della_magprune", "sum", True, True),
+    "della_linear": ("della_magprune", "none", False, True),
+}
+
+
+def load_safetensors(path):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import safetensors_ref
+
+    _, _, tensors = safetensors_ref.read(path)
+    return {name: safetensors_ref.values_of(dtype, raw).reshape(shape).astype(np.float32)
+            for name, (dtype, shape, raw) in tensors.items()}
+
+
+def load_model_dir(path):
+    index = os.path.join(path, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+        out = {}
+        for name in files:
+            out.update(load_safetensors(os.path.join(path, name)))
+        return out
+    return load_safetensors(os.path.join(path, "model.safetensors"))
+
+
+def save_f32_safetensors(path, tensors):
+    import struct
+
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        data = np.ascontiguousarray(tensors[name], dtype="<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+        blobs.append(data)
+    text = json.dumps(header).encode("utf-8")
+    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def run_recipe(recipe_path, out_path):
+    import yaml
+
+    with open(recipe_path) as f:
+        recipe = yaml.safe_load(f)
+    method = recipe["merge_method"]
+    params = recipe.get("parameters") or {}
+    base_ref = recipe.get("base_model")
+    entries = recipe["models"]
+    base_is_reference = method in GTA_METHODS or method in ("slerp", "model_stock")
+    merged = [e for e in entries if not (base_is_reference and e["model"] == base_ref)]
+
+    def model_param(entry, name, default):
+        value = (entry.get("parameters") or {}).get(name, params.get(name, default))
+        if isinstance(value, (list, dict)):
+            raise SystemExit(f"merge_ref.py: {recipe_path}: only scalar parameters are supported ({name})")
+        return float(value)
+
+    base = load_model_dir(base_ref) if base_ref else None
+    models = [load_model_dir(e["model"]) for e in merged]
+    weights = [model_param(e, "weight", 1.0) for e in merged]
+    seed = int(recipe.get("seed", 0))
+    names = sorted((base or models[0]).keys())
+    out = {}
+    if method == "ties" and recipe.get("ties_scope", "tensor") == "global":
+        tensors = [{"base": base[n], "models": [m[n] for m in models]} for n in names]
+        densities = [model_param(e, "density", 1.0) for e in merged]
+        for name, result in zip(names, ties_global(tensors, weights, densities, float(params.get("lambda", 1.0)))):
+            out[name] = result
+        save_f32_safetensors(out_path, out)
+        return
+    norms = None
+    if method == "fisher":
+        fishers = [load_safetensors(os.path.join(e["model"], "fisher.safetensors")) for e in merged]
+        if bool(params.get("normalize", False)):
+            norms = [np.sqrt(sum(np.sum(f[n].astype(np.float64) ** 2) for n in names)) for f in fishers]
+    for name in names:
+        thetas = [m[name] for m in models]
+        if method in GTA_METHODS:
+            sparsify_method, consensus, normalize_default, rescale_default = GTA_METHODS[method]
+            rescale = bool(params.get("rescale", rescale_default))
+            mode = recipe.get("rescale_mode", "l1") if rescale else "none"
+            sparsify_params = [{"method": sparsify_method, "density": model_param(e, "density", 1.0),
+                                "gamma": model_param(e, "gamma", 0.01), "epsilon": model_param(e, "epsilon", 0.15),
+                                "rescale": mode} for e in merged]
+            out[name], _ = generalized_task_arithmetic(
+                base[name], thetas, weights, sparsify_params, consensus,
+                bool(params.get("normalize", normalize_default)), float(params.get("lambda", 1.0)), seed, name)
+        elif method == "linear":
+            total = sum(w * t.astype(np.float64) for w, t in zip(weights, thetas))
+            if bool(params.get("normalize", True)):
+                total = total / sum(weights)
+            out[name] = total.astype(np.float32)
+        elif method == "slerp":
+            out[name] = slerp(float(params["t"]), base[name], thetas[0])
+        elif method == "model_stock":
+            out[name], _ = model_stock(base[name], thetas, bool(params.get("filter_wise", False)))
+        elif method == "fisher":
+            coefficients = weights if norms is None else [w / n for w, n in zip(weights, norms)]
+            out[name] = fisher(thetas, [f[name] for f in fishers], coefficients, 1e-6)
+        elif method == "passthrough":
+            scale = model_param(merged[0], "scale", 1.0)
+            out[name] = (thetas[0].astype(np.float64) * scale).astype(np.float32)
+        else:
+            raise SystemExit(f"merge_ref.py: {recipe_path}: unknown merge_method {method!r}")
+    save_f32_safetensors(out_path, out)
+
 # ---------------------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------------------
@@ -395,6 +517,10 @@ def main(argv):
         self_test(quiet=True)  # never produce masks from a broken generator
         for case_dir in argv[2:]:
             run_case(case_dir)
+    elif len(argv) == 4 and argv[1] == "merge":
+        torch.set_num_threads(1)
+        self_test(quiet=True)
+        run_recipe(argv[2], argv[3])
     else:
         raise SystemExit(__doc__)
 

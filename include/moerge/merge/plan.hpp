@@ -1,0 +1,84 @@
+// The merge plan: every input of a recipe resolved and checked (names, shapes, dtypes, vocabulary,
+// adapters against the base, Fisher files), every tensor's parameters evaluated, and the output
+// layout (shards, headers, offsets) fixed, all before any work, so a bad input fails at once with
+// one message listing every problem.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "moerge/io/hf.hpp"
+#include "moerge/io/safetensors.hpp"
+#include "moerge/merge/recipe.hpp"
+
+namespace moerge::merge {
+
+enum class InputKind { hf_model, peft_adapter };
+
+/// One distinct model of the recipe, opened (memory-mapped).
+struct PlanInput {
+  std::string label;  // the reference as the recipe writes it
+  InputKind kind = InputKind::hf_model;
+  std::optional<io::HfModel> model;        // hf_model
+  std::optional<io::PeftAdapter> adapter;  // peft_adapter
+  std::optional<io::TensorSet> fisher;     // <dir>/fisher.safetensors (method fisher)
+  std::map<std::string, std::size_t> lora_of_weight;  // "<module>.weight" -> index into adapter->modules
+};
+
+/// One output tensor: its parameters per merged model, evaluated for this tensor.
+struct TensorTask {
+  std::string name;
+  std::vector<std::int64_t> shape;  // row-major
+  DType out_dtype = DType::F32;
+  std::uint64_t numel = 0;
+  std::uint64_t n_row = 0;       // rows as the engine splits them: shape[0] for a matrix, 1 for a vector
+  std::uint64_t row_length = 0;  // numel / n_row
+  double layer_t = 0;            // mergekit's layer position, for gradients
+  std::vector<double> weight;    // per merged model
+  std::vector<SparsifyParams> sparsify;  // per merged model
+  double scale = 1.0;                    // passthrough
+  bool normalize = false;
+  double lambda = 1.0;
+  double t = 0;  // slerp
+  bool filter_wise = false;
+  std::size_t shard = 0;         // index into MergePlan::shards
+  std::uint64_t file_offset = 0; // absolute byte offset of its data in the shard file
+  std::uint64_t n_byte_out = 0;
+  std::uint64_t n_byte_in = 0;   // bytes read from every input for it (for progress)
+};
+
+/// One output safetensors file: name, the complete header bytes (8-byte length + padded JSON),
+/// and its total size.
+struct ShardLayout {
+  std::string file;
+  std::string header;
+  std::uint64_t size = 0;
+  std::vector<std::size_t> tensors;  // indices into MergePlan::tensors
+};
+
+struct MergePlan {
+  Recipe recipe;
+  std::vector<PlanInput> inputs;       // distinct models; the base (when given) first
+  std::optional<std::size_t> base;     // index into inputs
+  std::vector<std::size_t> merged;     // indices into inputs of the merged models, in recipe order
+  std::vector<TensorTask> tensors;     // sorted by name
+  std::vector<ShardLayout> shards;
+  std::string config_text;             // config.json of the output
+  std::uint64_t n_byte_in = 0;
+  std::uint64_t n_byte_out = 0;
+
+  /// The task vector / theta of merged model `merged_idx` comes from this input.
+  const PlanInput& merged_input(std::size_t merged_idx) const { return inputs.at(merged.at(merged_idx)); }
+};
+
+/// Resolve and check everything. Throws InputError listing every input problem, or ConfigError for
+/// a parameter that is out of range for some tensor (naming the recipe file, tensor and model).
+MergePlan make_plan(Recipe recipe, std::uint64_t max_shard_bytes);
+
+/// "model-00001-of-00003.safetensors", or "model.safetensors" when there is one shard.
+std::string shard_file_name(std::size_t shard_idx, std::size_t n_shard);
+
+}  // namespace moerge::merge

@@ -1,0 +1,164 @@
+// `moerge merge RECIPE.yml OUT_DIR`: options to a plain config, the plan on every rank (agreeing on
+// failure so no rank waits), then the distributed engine (include/moerge/merge/engine.hpp).
+#include <fmt/core.h>
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "moerge/comm/comm.hpp"
+#include "moerge/core/error.hpp"
+#include "moerge/core/log.hpp"
+#include "moerge/core/progress.hpp"
+#include "moerge/merge/engine.hpp"
+#include "moerge/merge/plan.hpp"
+#include "moerge/merge/recipe.hpp"
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+namespace moerge::cli {
+
+namespace {
+
+struct MergeConfig {
+  fs::path recipe;
+  fs::path out_dir;
+  std::uint64_t memory_limit_mb = 256;
+  std::uint64_t max_shard_size_mb = 5000;
+  merge::NonfinitePolicy nonfinite = merge::NonfinitePolicy::error;
+  bool resume = false;
+  bool quiet = false;
+};
+
+constexpr const char* kUsage =
+    "merge RECIPE.yml OUT_DIR [--memory-limit MB] [--max-shard-size MB] [--nonfinite error|report] [--resume] "
+    "[--quiet]";
+
+std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank) {
+  MergeConfig config;
+  po::options_description visible("options");
+  std::string nonfinite = "error";
+  visible.add_options()("help,h", "show this help")("quiet,q", po::bool_switch(&config.quiet),
+                                                      "no progress output, warnings and errors only")(
+      "memory-limit", po::value(&config.memory_limit_mb)->default_value(256),
+      "working memory per rank in MB (row chunks are sized to fit)")(
+      "max-shard-size", po::value(&config.max_shard_size_mb)->default_value(5000),
+      "largest output shard in MB (model-0000k-of-0000n.safetensors + index past it)")(
+      "nonfinite", po::value(&nonfinite)->default_value("error"),
+      "a NaN/inf in a merged tensor: error (publish nothing) or report (write and count)")(
+      "resume", po::bool_switch(&config.resume), "continue a killed merge of the same recipe into OUT_DIR");
+  po::options_description hidden;
+  hidden.add_options()("recipe", po::value<std::string>())("out", po::value<std::string>());
+  po::positional_options_description positional;
+  positional.add("recipe", 1).add("out", 1);
+  po::options_description all;
+  all.add(visible).add(hidden);
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
+    if (values.count("help")) {
+      if (rank == 0) {
+        std::ostringstream text;
+        text << visible;
+        fmt::print(
+            "usage: moerge {}\n\nMerge the models of a mergekit-style YAML recipe into the HF directory OUT_DIR "
+            "(config.json, model.safetensors or shards + index, moerge_recipe.yml). Runs alone or under mpirun / srun; "
+            "the output bytes are the same for any rank count. See docs/merge.md and `moerge methods`.\n\n{}",
+            kUsage, text.str());
+      }
+      return std::nullopt;
+    }
+    po::notify(values);
+  } catch (const po::error& error) {
+    throw ConfigError(fmt::format("{} (usage: moerge {})", error.what(), kUsage));
+  }
+  if (!values.count("recipe")) throw ConfigError(fmt::format("RECIPE.yml is missing (usage: moerge {})", kUsage));
+  if (!values.count("out")) throw ConfigError(fmt::format("OUT_DIR is missing (usage: moerge {})", kUsage));
+  config.recipe = values["recipe"].as<std::string>();
+  config.out_dir = values["out"].as<std::string>();
+  if (nonfinite == "report") config.nonfinite = merge::NonfinitePolicy::report;
+  else if (nonfinite != "error")
+    throw ConfigError(fmt::format("--nonfinite '{}' is not one of error, report", nonfinite));
+  if (config.memory_limit_mb == 0) throw ConfigError("--memory-limit must be positive (MB)");
+  if (config.max_shard_size_mb == 0) throw ConfigError("--max-shard-size must be positive (MB)");
+  return config;
+}
+
+/// Every rank's text, in rank order.
+std::vector<std::string> gather_text(const comm::Comm& comm, const std::string& mine) {
+  std::vector<std::string> out;
+  for (int root = 0; root < comm.size(); ++root) {
+    std::string text = comm.rank() == root ? mine : std::string();
+    comm.bcast(text, root);
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_merge(const std::vector<std::string>& args) {
+  const comm::Comm comm = comm::Comm::world();
+  const auto config = parse(args, comm.rank());
+  if (!config) return 0;
+  if (config->quiet) spdlog::default_logger()->set_level(spdlog::level::warn);
+
+  // Plan on every rank (each maps the inputs); a failure anywhere stops every rank together.
+  std::optional<merge::MergePlan> plan;
+  std::string error;
+  int code = 0;
+  try {
+    auto recipe = merge::parse_recipe(config->recipe);
+    plan = merge::make_plan(std::move(recipe), config->max_shard_size_mb << 20);
+    std::error_code exists_error;
+    if (fs::exists(config->out_dir, exists_error))
+      throw ConfigError(fmt::format("{}: already exists (refusing to overwrite)", config->out_dir.string()));
+  } catch (const ConfigError& caught) {
+    error = caught.what();
+    code = 2;
+  } catch (const Error& caught) {
+    error = caught.what();
+    code = 1;
+  }
+  if (comm.size() == 1 && code == 2) throw ConfigError(error);
+  if (comm.size() == 1 && code == 1) throw InputError(error);
+  if (comm.any(code != 0)) {
+    const auto messages = gather_text(comm, error);
+    code = comm.allreduce(code, comm::Op::max);
+    if (comm.is_root()) {
+      std::string text;
+      for (const auto& message : messages)
+        if (!message.empty() && text.find(message) == std::string::npos) text += (text.empty() ? "" : "\n") + message;
+      fmt::print(stderr, "moerge merge: error: {}\n", text);
+    }
+    return code;
+  }
+  if (comm.is_root())
+    for (const auto& note : plan->recipe.notes) log::warn("{}", note);
+
+  merge::EngineOptions options;
+  options.memory_limit_bytes = config->memory_limit_mb << 20;
+  options.nonfinite = config->nonfinite;
+  options.resume = config->resume;
+  options.quiet = config->quiet;
+  const auto summary = merge::run_merge(*plan, config->out_dir, options, comm);
+  if (comm.is_root() && !config->quiet) {
+    fmt::print("merged {} tensors ({}{}) with {} on {} rank{} into {}: {} read in {:.2f} s ({}/s)\n", summary.n_tensor,
+               progress::format_bytes(static_cast<double>(summary.n_byte_out)),
+               summary.n_tensor_resumed ? fmt::format(", {} resumed", summary.n_tensor_resumed) : "",
+               plan->recipe.info().name, comm.size(), comm.size() == 1 ? "" : "s", config->out_dir.string(),
+               progress::format_bytes(static_cast<double>(summary.n_byte_in)), summary.seconds,
+               progress::format_bytes(static_cast<double>(summary.n_byte_in) / std::max(summary.seconds, 1e-9)));
+  }
+  if (comm.is_root() && summary.n_nonfinite > 0)
+    log::warn("{} non-finite values were written (--nonfinite report)", summary.n_nonfinite);
+  return 0;
+}
+
+}  // namespace moerge::cli
