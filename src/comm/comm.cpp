@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <utility>
 
 #include "moerge/core/error.hpp"
@@ -75,6 +76,29 @@ void Comm::bcast(std::string& text, int root) const {
     const auto n_chunk = static_cast<int>(std::min(kChunk, n_text - offset));
     check(MPI_Bcast(text.data() + offset, n_chunk, MPI_CHAR, root, comm_), "MPI_Bcast(string)");
   }
+}
+
+std::vector<std::string> Comm::allgather(const std::string& text) const {
+  if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw CommError(fmt::format("allgather: a {}-byte string exceeds MPI's int count", text.size()));
+  const std::vector<int> sizes = allgather(static_cast<int>(text.size()));
+  std::vector<int> offsets(sizes.size(), 0);
+  std::int64_t total = 0;
+  for (std::size_t idx = 0; idx < sizes.size(); ++idx) {
+    if (total > std::numeric_limits<int>::max())
+      throw CommError(fmt::format("allgather: {} bytes in all exceed MPI's int displacement", total));
+    offsets[idx] = static_cast<int>(total);
+    total += sizes[idx];
+  }
+  std::string joined(static_cast<std::size_t>(total), '\0');
+  check(MPI_Allgatherv(text.data(), static_cast<int>(text.size()), MPI_CHAR, joined.data(), sizes.data(),
+                       offsets.data(), MPI_CHAR, comm_),
+        "MPI_Allgatherv(string)");
+  std::vector<std::string> out;
+  out.reserve(sizes.size());
+  for (std::size_t idx = 0; idx < sizes.size(); ++idx)
+    out.push_back(joined.substr(static_cast<std::size_t>(offsets[idx]), static_cast<std::size_t>(sizes[idx])));
+  return out;
 }
 
 bool Comm::any(bool failed) const {

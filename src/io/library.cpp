@@ -125,17 +125,6 @@ CatalogueEntry entry_from_json(const json& root) {
   return entry;
 }
 
-/// Every rank's `mine`, in rank order (one broadcast per rank; only Comm's own collectives).
-std::vector<std::string> gather_text(const comm::Comm& comm, const std::string& mine) {
-  std::vector<std::string> out;
-  for (int root = 0; root < comm.size(); ++root) {
-    std::string text = comm.rank() == root ? mine : std::string();
-    comm.bcast(text, root);
-    out.push_back(std::move(text));
-  }
-  return out;
-}
-
 /// Run `work` on every rank. With one rank, errors propagate as they are. With more, the ranks
 /// agree on failure and every rank throws the same AgreedError holding every rank's message.
 template <class Work>
@@ -152,7 +141,7 @@ void agree(const comm::Comm& comm, Work&& work) {
     if (error.empty()) error = "unknown error";
   }
   if (!comm.any(!error.empty())) return;
-  const auto messages = gather_text(comm, error);
+  const auto messages = comm.allgather(error);
   // The same failure on every rank (a bad argument, a missing file) is said once.
   if (std::all_of(messages.begin(), messages.end(),
                   [&](const auto& text) { return text == messages.front(); }))
@@ -1056,7 +1045,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
   json mine_json = json::array();
   for (const auto& entry : mine) mine_json.push_back(entry_to_json(entry));
   std::vector<CatalogueEntry> added;
-  for (const auto& text : gather_text(comm, mine_json.dump()))
+  for (const auto& text : comm.allgather(mine_json.dump()))
     for (const auto& item : json::parse(text)) added.push_back(entry_from_json(item));
   agree(comm, [&] {
     if (!comm.is_root()) return;
@@ -1118,7 +1107,7 @@ VerifyReport Library::verify(const std::vector<std::string>& names, const comm::
     mine_json["problems"].push_back(
         {problem.file, problem.dataset, problem.what, problem.expected, problem.actual});
   VerifyReport report;
-  for (const auto& text : gather_text(comm, mine_json.dump())) {
+  for (const auto& text : comm.allgather(mine_json.dump())) {
     const json part = json::parse(text);
     report.n_object += part.at("n_object").get<std::size_t>();
     report.n_dataset += part.at("n_dataset").get<std::size_t>();

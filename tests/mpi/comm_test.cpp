@@ -54,6 +54,17 @@ TEST(comm, bcast_string_and_allgather) {
   for (int idx = 0; idx < world.size(); ++idx) EXPECT_EQ(ranks[static_cast<std::size_t>(idx)], idx);
 }
 
+TEST(comm, allgather_strings_in_rank_order) {
+  Comm world = Comm::world();
+  // Rank r sends r copies of 'a' + r, so empty strings and unequal lengths are covered.
+  const std::string mine(static_cast<std::size_t>(world.rank()), static_cast<char>('a' + world.rank()));
+  const auto all = world.allgather(mine);
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(world.size()));
+  for (int rank = 0; rank < world.size(); ++rank)
+    EXPECT_EQ(all[static_cast<std::size_t>(rank)],
+              std::string(static_cast<std::size_t>(rank), static_cast<char>('a' + rank)));
+}
+
 TEST(comm, any_agrees_when_one_rank_fails) {
   Comm world = Comm::world();
   EXPECT_FALSE(world.any(false));

@@ -80,6 +80,9 @@ class Comm {
     return out;
   }
 
+  /// Every rank's string, in rank order (e.g. per-rank error messages or reports).
+  std::vector<std::string> allgather(const std::string& text) const;
+
   /// Agree on failure: true on every rank when any rank passes `failed`. Lets ranks that found a
   /// problem on their share stop together instead of leaving peers in a later collective.
   bool any(bool failed) const;
