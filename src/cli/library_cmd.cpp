@@ -382,22 +382,31 @@ int run_list(const std::vector<std::string>& args, const comm::Comm& comm) {
   });
 }
 
-int run_show(const std::vector<std::string>& args, const comm::Comm& comm) {
-  Parser parser(
-      "show", "show LIB NAME [--quiet]",
-      "The catalogue entry, root attributes and datasets (path, dtype, shape, checksum) of one object "
-      "(NAME 'base' is the base model).");
+/// The `LIB NAME [--quiet]` arguments of show and rm; nullopt when --help was answered.
+std::optional<ObjectConfig> parse_library_and_name(Parser& parser, const std::vector<std::string>& args,
+                                                   const comm::Comm& comm) {
   ObjectConfig config;
   parser.hidden.add_options()("library", po::value<std::string>())("name", po::value<std::string>());
   parser.positional.add("library", 1).add("name", 1);
   const auto values = parser.parse(args, comm.rank());
-  if (!values) return 0;
+  if (!values) return std::nullopt;
   if (!values->count("library")) parser.missing("LIB");
   if (!values->count("name")) parser.missing("NAME");
   config.library = (*values)["library"].as<std::string>();
   config.name = (*values)["name"].as<std::string>();
   config.quiet = values->count("quiet") > 0;
   apply_quiet(config.quiet);
+  return config;
+}
+
+int run_show(const std::vector<std::string>& args, const comm::Comm& comm) {
+  Parser parser(
+      "show", "show LIB NAME [--quiet]",
+      "The catalogue entry, root attributes and datasets (path, dtype, shape, checksum) of one object "
+      "(NAME 'base' is the base model).");
+  const auto parsed = parse_library_and_name(parser, args, comm);
+  if (!parsed) return 0;
+  const ObjectConfig& config = *parsed;
   return on_root(comm, [&] {
     const auto library = io::Library::open(config.library, config.quiet);
     const auto description = library.describe(config.name);
@@ -494,17 +503,9 @@ int run_rm(const std::vector<std::string>& args, const comm::Comm& comm) {
       "rm", "rm LIB NAME [--quiet]",
       "Remove an object: the index is rewritten without it, then its file is deleted. The base cannot be "
       "removed.");
-  ObjectConfig config;
-  parser.hidden.add_options()("library", po::value<std::string>())("name", po::value<std::string>());
-  parser.positional.add("library", 1).add("name", 1);
-  const auto values = parser.parse(args, comm.rank());
-  if (!values) return 0;
-  if (!values->count("library")) parser.missing("LIB");
-  if (!values->count("name")) parser.missing("NAME");
-  config.library = (*values)["library"].as<std::string>();
-  config.name = (*values)["name"].as<std::string>();
-  config.quiet = values->count("quiet") > 0;
-  apply_quiet(config.quiet);
+  const auto parsed = parse_library_and_name(parser, args, comm);
+  if (!parsed) return 0;
+  const ObjectConfig& config = *parsed;
   return on_root(comm, [&] {
     auto library = io::Library::open(config.library, config.quiet);
     library.remove(config.name);
