@@ -322,3 +322,55 @@ TEST_F(MergeEngine, merges_peft_adapters_row_block_by_row_block) {
   EXPECT_NE(whole.at("model.layers.0.self_attn.q_proj.weight").values, base_.at("model.layers.0.self_attn.q_proj.weight").values);
   EXPECT_EQ(whole.at("model.norm.weight").values, base_.at("model.norm.weight").values);
 }
+
+TEST_F(MergeEngine, a_failed_merge_is_refused_without_resume_and_resumes_to_the_same_bytes) {
+  // "flaky" first holds a NaN in one tensor: the merge stops there, with the tensors sorted before
+  // it journalled in the partial directory. Then the input is repaired and the merge resumed.
+  const std::string poisoned_name = "model.layers.1.self_attn.v_proj.weight";
+  const fs::path flaky = scratch_ / "flaky";
+  fs::create_directories(flaky);
+  write_text(flaky / "config.json", config_);
+  Model poisoned = load(model(2) / "model.safetensors");
+  poisoned[poisoned_name].values[7] = std::nanf("");
+  save(flaky / "model.safetensors", poisoned);
+  const std::string text = fmt::format(
+      "models:\n  - model: {}\n    parameters: {{weight: 0.7, density: 0.5}}\n  - model: {}\n"
+      "    parameters: {{weight: 0.3, density: 0.5}}\nmerge_method: ties\nbase_model: {}\n",
+      model(0).string(), flaky.string(), base_dir_.string());
+  const fs::path recipe = write_recipe("flaky", text);
+  const fs::path out = scratch_ / "flaky.out";
+  const fs::path partial = merge::partial_dir(out);
+  EXPECT_EQ(partial, scratch_ / ".flaky.out.moerge-partial");
+  EXPECT_THROW_MSG(merge(recipe), InputError, "non-finite value (nan) at element 7");
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(partial / "moerge_journal.txt"));
+
+  const auto plan = merge::make_plan(merge::parse_recipe(recipe), 1u << 30);
+  std::size_t n_before = 0;
+  for (const auto& task : plan.tensors) n_before += task.name < poisoned_name ? 1 : 0;
+  ASSERT_GT(n_before, 0u);
+  merge::EngineOptions options;
+  options.quiet = true;
+  EXPECT_THROW_MSG(merge::run_merge(plan, out, options, comm::Comm::self()), ConfigError,
+                   "a partial merge into " + out.string() + " is there (interrupted, or still running); rerun with "
+                   "--resume to continue it");
+  EXPECT_TRUE(fs::exists(partial / "moerge_journal.txt"));
+
+  // Repair the input (a new file: the plan above still maps the poisoned one) and plan again.
+  fs::remove(flaky / "model.safetensors");
+  save(flaky / "model.safetensors", load(model(2) / "model.safetensors"));
+  options.resume = true;
+  const auto summary =
+      merge::run_merge(merge::make_plan(merge::parse_recipe(recipe), 1u << 30), out, options, comm::Comm::self());
+  EXPECT_EQ(summary.n_tensor_resumed, n_before);
+  EXPECT_FALSE(fs::exists(partial));
+  EXPECT_FALSE(fs::exists(out / "moerge_journal.txt"));
+  // The same recipe text merged in one go (and --resume with no partial directory just starts).
+  const fs::path straight = scratch_ / "straight.out";
+  const auto straight_summary =
+      merge::run_merge(merge::make_plan(merge::parse_recipe(write_recipe("straight", text)), 1u << 30), straight,
+                       options, comm::Comm::self());
+  EXPECT_EQ(straight_summary.n_tensor_resumed, 0u);
+  EXPECT_EQ(read_text(out / "model.safetensors"), read_text(straight / "model.safetensors"));
+  EXPECT_EQ(read_text(out / "config.json"), read_text(straight / "config.json"));
+}

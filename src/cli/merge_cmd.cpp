@@ -1,8 +1,10 @@
 // `moerge merge RECIPE.yml OUT_DIR`: options to a plain config, the plan on every rank (agreeing on
 // failure so no rank waits), then the distributed engine (include/moerge/merge/engine.hpp).
+#include <fmt/chrono.h>
 #include <fmt/core.h>
 
 #include <boost/program_options.hpp>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -15,6 +17,11 @@
 #include "moerge/core/error.hpp"
 #include "moerge/core/log.hpp"
 #include "moerge/core/progress.hpp"
+#include "moerge/core/version.hpp"
+#include "moerge/io/atomic.hpp"
+#include "moerge/io/h5.hpp"
+#include "moerge/io/library.hpp"
+#include "moerge/io/safetensors.hpp"
 #include "moerge/merge/engine.hpp"
 #include "moerge/merge/plan.hpp"
 #include "moerge/merge/recipe.hpp"
@@ -34,11 +41,12 @@ struct MergeConfig {
   merge::NonfinitePolicy nonfinite = merge::NonfinitePolicy::error;
   bool resume = false;
   bool quiet = false;
+  std::optional<fs::path> library;  // also write LIB/merges/<OUT_DIR name>.h5 and catalogue it
 };
 
 constexpr const char* kUsage =
     "merge RECIPE.yml OUT_DIR [--memory-limit MB] [--max-shard-size MB] [--nonfinite error|report] [--resume] "
-    "[--quiet]";
+    "[--library LIB] [--quiet]";
 
 std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank) {
   MergeConfig config;
@@ -52,7 +60,8 @@ std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank)
       "largest output shard in MB (model-0000k-of-0000n.safetensors + index past it)")(
       "nonfinite", po::value(&nonfinite)->default_value("error"),
       "a NaN/inf in a merged tensor: error (publish nothing) or report (write and count)")(
-      "resume", po::bool_switch(&config.resume), "continue a killed merge of the same recipe into OUT_DIR");
+      "resume", po::bool_switch(&config.resume), "continue a killed merge of the same recipe into OUT_DIR")(
+      "library", po::value<std::string>(), "also store the result in the library LIB as merges/<OUT_DIR name>.h5");
   po::options_description hidden;
   hidden.add_options()("recipe", po::value<std::string>())("out", po::value<std::string>());
   po::positional_options_description positional;
@@ -82,6 +91,7 @@ std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank)
   if (!values.count("out")) throw ConfigError(fmt::format("OUT_DIR is missing (usage: moerge {})", kUsage));
   config.recipe = values["recipe"].as<std::string>();
   config.out_dir = values["out"].as<std::string>();
+  if (values.count("library")) config.library = fs::path(values["library"].as<std::string>());
   if (nonfinite == "report") config.nonfinite = merge::NonfinitePolicy::report;
   else if (nonfinite != "error")
     throw ConfigError(fmt::format("--nonfinite '{}' is not one of error, report", nonfinite));
@@ -99,6 +109,74 @@ std::vector<std::string> gather_text(const comm::Comm& comm, const std::string& 
     out.push_back(std::move(text));
   }
   return out;
+}
+
+/// The library object name of a merge into `out_dir`: its basename.
+std::string object_name(const fs::path& out_dir) {
+  return (out_dir.filename().empty() ? out_dir.parent_path() : out_dir).filename().string();
+}
+
+/// Before any work: the library opens, the name is free and valid, and every merged tensor has the
+/// library base's shape.
+void check_library_target(const fs::path& library_dir, const fs::path& out_dir, const merge::MergePlan& plan) {
+  const auto library = io::Library::open(library_dir, true);
+  const std::string name = object_name(out_dir);
+  io::check_object_name(name);
+  if (library.find(name))
+    throw ConfigError(fmt::format("{}: already holds an object named '{}' (the name of OUT_DIR {})",
+                                  library_dir.string(), name, out_dir.string()));
+  const auto shapes = library.base_shapes();
+  std::vector<std::string> problems;
+  for (const auto& task : plan.tensors) {
+    const auto found = shapes.find(task.name);
+    if (found == shapes.end()) problems.push_back(fmt::format("tensor '{}' is not in the library's base", task.name));
+    else if (found->second != task.shape) problems.push_back(fmt::format("tensor '{}' has another shape in the library's base", task.name));
+  }
+  if (!problems.empty()) {
+    std::string text = fmt::format("{}: the merge does not fit the library's base:", library_dir.string());
+    for (const auto& problem : problems) text += "\n  " + problem;
+    throw InputError(text);
+  }
+}
+
+/// Store the published merge in OUT_DIR as LIB/merges/<name>.h5 (written to a temporary, then
+/// renamed) and catalogue it. Rank 0 only.
+void store_in_library(const fs::path& library_dir, const fs::path& out_dir, const merge::MergePlan& plan) {
+  auto library = io::Library::open(library_dir, true);
+  const std::string name = object_name(out_dir);
+  const fs::path target = library_dir / "merges" / (name + ".h5");
+  fs::create_directories(target.parent_path());
+  {
+    io::AtomicPath atomic(target);
+    const io::TensorSet set = io::TensorSet::open_dir(out_dir);
+    auto file = io::h5::create_file(atomic.temp());
+    io::h5::write_attr(file, "moerge_format", io::kLibraryFormat);
+    io::h5::write_attr(file, "moerge_version", kVersion);
+    io::h5::write_attr(file, "name", name);
+    io::h5::write_attr(file, "kind", io::kind_name(io::ObjectKind::merge));
+    io::h5::write_attr(file, "tags", "{}");
+    io::h5::write_attr(file, "source", fs::absolute(out_dir).lexically_normal().string());
+    io::h5::write_attr(file, "created", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))));
+    io::h5::write_attr(file, "config", plan.config_text);
+    io::h5::write_attr(file, "recipe", plan.recipe.text);
+    io::h5::write_attr(file, "merge_method", plan.recipe.info().name);
+    auto params = io::h5::create_group(file, "/params");
+    io::h5::write_attr(params, "safetensors_metadata", R"({"format": "pt"})");
+    params.close();
+    for (const auto& key : set.names()) {
+      const TensorView view = set.view(key);
+      auto dataset = io::h5::write_dataset(file, "/params/" + key, view.dtype, view.shape, view.data);
+      io::h5::write_attr(dataset, "key", key);
+      dataset.close();
+      set.release(key);
+    }
+    file.close();
+    io::fsync_path(atomic.temp());
+    atomic.commit();
+  }
+  const auto entry = library.register_object(name, io::ObjectKind::merge, {}, fs::absolute(out_dir).lexically_normal().string());
+  log::info("stored the merge in {} as {} ({})", library_dir.string(), entry.file,
+            progress::format_bytes(static_cast<double>(entry.size)));
 }
 
 }  // namespace
@@ -119,6 +197,12 @@ int run_merge(const std::vector<std::string>& args) {
     std::error_code exists_error;
     if (fs::exists(config->out_dir, exists_error))
       throw ConfigError(fmt::format("{}: already exists (refusing to overwrite)", config->out_dir.string()));
+    if (config->library) check_library_target(*config->library, config->out_dir, *plan);
+    const fs::path partial = merge::partial_dir(config->out_dir);
+    if (!config->resume && fs::exists(partial, exists_error))
+      throw ConfigError(fmt::format("{}: a partial merge into {} is there (interrupted, or still running); rerun with "
+                                    "--resume to continue it, or remove it to start afresh",
+                                    partial.string(), config->out_dir.string()));
   } catch (const ConfigError& caught) {
     error = caught.what();
     code = 2;
@@ -156,6 +240,7 @@ int run_merge(const std::vector<std::string>& args) {
                progress::format_bytes(static_cast<double>(summary.n_byte_in)), summary.seconds,
                progress::format_bytes(static_cast<double>(summary.n_byte_in) / std::max(summary.seconds, 1e-9)));
   }
+  if (comm.is_root() && config->library) store_in_library(*config->library, config->out_dir, *plan);
   if (comm.is_root() && summary.n_nonfinite > 0)
     log::warn("{} non-finite values were written (--nonfinite report)", summary.n_nonfinite);
   return 0;

@@ -623,6 +623,10 @@ class Engine {
         }
       } else if (options_.resume) {
         log::info("nothing to resume at {}; starting afresh", partial.string());
+      } else if (fs::exists(partial, error)) {
+        throw ConfigError(fmt::format("{}: a partial merge into {} is there (interrupted, or still running); rerun "
+                                      "with --resume to continue it, or remove it to start afresh",
+                                      partial.string(), final_dir.string()));
       }
       if (!resumed) {
         std::fill(done.begin(), done.end(), 0);
@@ -640,6 +644,9 @@ class Engine {
     }
     comm_.bcast(std::span<std::uint8_t>(done), 0);
     for (const auto flag : done) summary.n_tensor_resumed += flag;
+    if (comm_.is_root() && summary.n_tensor_resumed > 0)
+      log::info("resuming {}: {} of {} tensors were already merged; skipping them", partial.string(),
+                summary.n_tensor_resumed, summary.n_tensor);
 
     std::vector<Fd> shard_fds;
     for (const auto& shard : plan_.shards) shard_fds.emplace_back(partial / shard.file, O_WRONLY);
