@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -148,6 +149,14 @@ class BlockReader {
  private:
   static void check_finite(const PlanInput& input, std::string_view what, std::span<const float> values,
                            std::uint64_t first_element) {
+    // A non-finite f32 has all exponent bits set: a branch-free integer pass the compiler
+    // vectorises; the element is searched for only when the pass found one.
+    std::uint32_t any_nonfinite = 0;
+    for (const float value : values) {
+      const auto bits = std::bit_cast<std::uint32_t>(value);
+      any_nonfinite |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (any_nonfinite == 0) return;
     for (std::size_t idx = 0; idx < values.size(); ++idx)
       if (!std::isfinite(values[idx]))
         throw InputError(fmt::format("model '{}': {} holds a non-finite value ({}) at element {}", input.label, what,
@@ -241,6 +250,15 @@ class Engine {
     inputs_.assign(n_merged_, std::vector<float>(n));
     sparse_.assign(n_merged_, std::vector<float>(n));
     fishers_.assign(n_merged_, std::vector<float>(n));
+  }
+
+  /// Give back the mapped pages of a finished tensor's inputs, so resident memory stays bounded by
+  /// the working buffers whatever the model size.
+  void release_inputs(const TensorTask& task) const {
+    for (const PlanInput& input : plan_.inputs) {
+      if (input.model) input.model->tensors.release(task.name);
+      if (input.fisher) input.fisher->release(task.name);
+    }
   }
 
   std::span<float> buf(std::vector<float>& v, std::uint64_t count) { return std::span<float>(v).first(count); }
@@ -701,6 +719,7 @@ class Engine {
           [[fallthrough]];
         default: gta(task, emit); break;
       }
+      release_inputs(task);
       // Every rank's slab of this tensor is written before the journal says so.
       comm_.barrier();
       if (journal) journal->append(as_bytes(fmt::format("done {} {}\n", task_idx, task.name)));
