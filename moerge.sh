@@ -77,6 +77,20 @@ demo() {
   say "exporting lora_b back to a PEFT directory"
   "$bin" library export "$out/lib" lora_b "$out/lora_b_export"
   ls -l "$out/lora_b_export"
+  say "merging the bf16 fine-tune and lora_b into the base with TIES on 2 MPI ranks"
+  cat > "$out/ties.yml" <<RECIPE
+merge_method: ties
+base_model: $data/base
+models:
+  - model: $data/full_bf16
+    parameters: {weight: 1.0, density: 0.5}
+  - model: $data/adapters/lora_b
+    parameters: {weight: 0.5, density: 0.3}
+parameters: {lambda: 1.0}
+dtype: float32
+RECIPE
+  mpirun --oversubscribe -np 2 "$bin" merge "$out/ties.yml" "$out/merged_ties"
+  ls -l "$out/merged_ties"
   say "demo done: library in $out/lib"
 }
 
