@@ -100,17 +100,6 @@ std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank)
   return config;
 }
 
-/// Every rank's text, in rank order.
-std::vector<std::string> gather_text(const comm::Comm& comm, const std::string& mine) {
-  std::vector<std::string> out;
-  for (int root = 0; root < comm.size(); ++root) {
-    std::string text = comm.rank() == root ? mine : std::string();
-    comm.bcast(text, root);
-    out.push_back(std::move(text));
-  }
-  return out;
-}
-
 /// The library object name of a merge into `out_dir`: its basename.
 std::string object_name(const fs::path& out_dir) {
   return (out_dir.filename().empty() ? out_dir.parent_path() : out_dir).filename().string();
@@ -213,7 +202,7 @@ int run_merge(const std::vector<std::string>& args) {
   if (comm.size() == 1 && code == 2) throw ConfigError(error);
   if (comm.size() == 1 && code == 1) throw InputError(error);
   if (comm.any(code != 0)) {
-    const auto messages = gather_text(comm, error);
+    const auto messages = comm.allgather(error);
     code = comm.allreduce(code, comm::Op::max);
     if (comm.is_root()) {
       std::string text;
