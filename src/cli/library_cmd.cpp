@@ -156,43 +156,6 @@ void apply_quiet(bool quiet) {
   if (quiet) spdlog::default_logger()->set_level(spdlog::level::warn);
 }
 
-/// Every rank's text, in rank order.
-std::vector<std::string> gather_text(const comm::Comm& comm, const std::string& mine) {
-  std::vector<std::string> out;
-  for (int root = 0; root < comm.size(); ++root) {
-    std::string text = comm.rank() == root ? mine : std::string();
-    comm.bcast(text, root);
-    out.push_back(std::move(text));
-  }
-  return out;
-}
-
-/// Run `work` on every rank; when any rank fails, every rank throws one AgreedError naming every
-/// failure (so no rank waits for a peer that gave up). With one rank, errors pass through.
-void on_all_ranks(const comm::Comm& comm, const std::function<void()>& work) {
-  if (comm.size() == 1) {
-    work();
-    return;
-  }
-  std::string error;
-  try {
-    work();
-  } catch (const std::exception& caught) {
-    error = caught.what();
-  }
-  if (!comm.any(!error.empty())) return;
-  const auto messages = gather_text(comm, error);
-  // The same failure on every rank (a bad argument, a missing file) is said once.
-  if (std::all_of(messages.begin(), messages.end(),
-                  [&](const auto& text) { return text == messages.front(); }))
-    throw io::AgreedError(messages.front());
-  std::string joined;
-  for (std::size_t rank = 0; rank < messages.size(); ++rank)
-    if (!messages[rank].empty())
-      joined += fmt::format("{}[rank {}] {}", joined.empty() ? "" : "\n", rank, messages[rank]);
-  throw io::AgreedError(joined);
-}
-
 /// Run `work` on rank 0 only; the others wait for its exit code. Errors are printed by rank 0.
 int on_root(const comm::Comm& comm, const std::function<int()>& work) {
   int code = 0;
@@ -334,7 +297,7 @@ int run_import(const std::vector<std::string>& args, const comm::Comm& comm) {
   options.replace = config.replace;
   options.tags = parse_tag_flags(config.tags, "import");
   std::optional<io::Library> library;
-  on_all_ranks(comm, [&] { library = io::Library::open(config.library, config.quiet); });
+  io::run_agreed(comm, [&] { library = io::Library::open(config.library, config.quiet); });
   const auto added = library->import_experts(config.dirs, options, comm);
   if (comm.is_root() && !config.quiet)
     for (const auto& entry : added)
@@ -451,7 +414,7 @@ int run_verify(const std::vector<std::string>& args, const comm::Comm& comm) {
   config.quiet = values->count("quiet") > 0;
   apply_quiet(config.quiet);
   std::optional<io::Library> library;
-  on_all_ranks(comm, [&] { library = io::Library::open(config.library, config.quiet); });
+  io::run_agreed(comm, [&] { library = io::Library::open(config.library, config.quiet); });
   const auto report = library->verify(config.names, comm);
   if (comm.is_root()) {
     for (const auto& problem : report.problems)

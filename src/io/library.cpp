@@ -125,10 +125,9 @@ CatalogueEntry entry_from_json(const json& root) {
   return entry;
 }
 
-/// Run `work` on every rank. With one rank, errors propagate as they are. With more, the ranks
-/// agree on failure and every rank throws the same AgreedError holding every rank's message.
-template <class Work>
-void agree(const comm::Comm& comm, Work&& work) {
+}  // namespace
+
+void run_agreed(const comm::Comm& comm, const std::function<void()>& work) {
   if (comm.size() == 1) {
     work();
     return;
@@ -152,6 +151,8 @@ void agree(const comm::Comm& comm, Work&& work) {
       joined += fmt::format("{}[rank {}] {}", joined.empty() ? "" : "\n", rank, messages[rank]);
   throw AgreedError(joined);
 }
+
+namespace {
 
 /// An exclusive lock on LIB/.lock for the duration of a change to the library. Best effort: on a
 /// filesystem without flock the change goes ahead unlocked, and the log says so.
@@ -980,7 +981,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
                                                     const ImportOptions& options, const comm::Comm& comm) {
   std::vector<std::string> names;
   std::unique_ptr<DirLock> lock;
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     if (dirs.empty()) throw InputError("import: no directory given");
     if (options.name && dirs.size() != 1)
       throw InputError(fmt::format("import: a name ('{}') can be given with one directory only, not {}",
@@ -1001,7 +1002,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
     if (comm.is_root()) lock = std::make_unique<DirLock>(dir_);
   });
   // Rank 0 holds the lock now: the catalogue read here stays current until the index is rewritten.
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     reload();
     for (const auto& name : names)
       if (find(name) != nullptr && !options.replace)
@@ -1013,7 +1014,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
     return static_cast<int>(idx % static_cast<std::size_t>(comm.size())) == comm.rank();
   };
   std::vector<Prepared> prepared;
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     const ShapeMap shapes = base_shapes();
     const std::string base_label = (dir_ / "base.h5").string();
     for (std::size_t idx = 0; idx < dirs.size(); ++idx)
@@ -1023,7 +1024,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
   const std::string created = options.created.empty() ? now_iso8601() : options.created;
   std::vector<std::unique_ptr<AtomicPath>> pending;
   std::vector<CatalogueEntry> mine;
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     for (const auto& item : prepared) {
       const fs::path final_path = dir_ / relative_file(item.kind, item.name);
       fs::create_directories(final_path.parent_path());
@@ -1039,7 +1040,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
     }
   });
   // Every object is written; now publish them, then the index.
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     for (auto& atomic : pending) atomic->commit();
   });
   json mine_json = json::array();
@@ -1047,7 +1048,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
   std::vector<CatalogueEntry> added;
   for (const auto& text : comm.allgather(mine_json.dump()))
     for (const auto& item : json::parse(text)) added.push_back(entry_from_json(item));
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     if (!comm.is_root()) return;
     std::vector<CatalogueEntry> next;
     for (const auto& entry : catalogue_)
@@ -1057,7 +1058,7 @@ std::vector<CatalogueEntry> Library::import_experts(const std::vector<fs::path>&
     write_index(dir_, next);
   });
   lock.reset();
-  agree(comm, [&] { reload(); });
+  run_agreed(comm, [&] { reload(); });
   std::sort(added.begin(), added.end(), [&](const auto& lhs, const auto& rhs) {
     return std::find(names.begin(), names.end(), lhs.name) < std::find(names.begin(), names.end(), rhs.name);
   });
@@ -1088,7 +1089,7 @@ void Library::remove(std::string_view name) {
 
 VerifyReport Library::verify(const std::vector<std::string>& names, const comm::Comm& comm) const {
   std::vector<const CatalogueEntry*> targets;
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     if (names.empty()) {
       for (const auto& item : catalogue_) targets.push_back(&item);
     } else {
@@ -1096,7 +1097,7 @@ VerifyReport Library::verify(const std::vector<std::string>& names, const comm::
     }
   });
   VerifyReport mine;
-  agree(comm, [&] {
+  run_agreed(comm, [&] {
     for (std::size_t idx = 0; idx < targets.size(); ++idx)
       if (static_cast<int>(idx % static_cast<std::size_t>(comm.size())) == comm.rank())
         verify_object(dir_, *targets[idx], mine, quiet_, comm.rank());

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +95,11 @@ class AgreedError : public Error {
  public:
   using Error::Error;
 };
+
+/// Run `work` on every rank. With one rank, errors propagate as they are. With more, the ranks
+/// agree on failure and every rank throws the same AgreedError holding every rank's message (said
+/// once when every rank failed the same way), so no rank waits for a peer that gave up.
+void run_agreed(const comm::Comm& comm, const std::function<void()>& work);
 
 struct ImportOptions {
   std::optional<std::string> name;  // the object's name; default: the directory's basename
