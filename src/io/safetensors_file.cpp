@@ -235,11 +235,13 @@ TensorView SafetensorsFile::view(const TensorEntry& entry) const {
   return TensorView{entry.dtype, entry.shape, std::span<const std::byte>(data, entry.end - entry.begin)};
 }
 
-void SafetensorsFile::release(const TensorEntry& entry) const {
-  // Only whole pages inside the tensor: a neighbour sharing a page keeps it.
+void SafetensorsFile::release(const TensorEntry& entry) const { release_pages(view(entry).data); }
+
+void release_pages(std::span<const std::byte> bytes) {
+  // Only whole pages inside the range: a neighbour sharing a page keeps it.
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = reinterpret_cast<std::uintptr_t>(impl_->mapping + impl_->header.data_offset() + entry.begin);
-  const auto end = begin + (entry.end - entry.begin);
+  const auto begin = reinterpret_cast<std::uintptr_t>(bytes.data());
+  const auto end = begin + bytes.size();
   const std::uintptr_t first = (begin + page - 1) / page * page;
   const std::uintptr_t last = end / page * page;
   // MADV_DONTNEED on a read-only private file mapping only unmaps: the data is reloaded from the

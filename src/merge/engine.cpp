@@ -113,8 +113,12 @@ class BlockReader {
     const std::size_t element_size = dtype_size(view.dtype);
     const std::uint64_t first = row_begin * task_.row_length;
     const std::uint64_t count = n_row * task_.row_length;
-    convert_to_f32(view.dtype, view.data.subspan(first * element_size, count * element_size), out.first(count));
+    const auto bytes = view.data.subspan(first * element_size, count * element_size);
+    convert_to_f32(view.dtype, bytes, out.first(count));
     check_finite(input, fmt::format("{} '{}'", what, task_.name), out.first(count), first);
+    // Consumed: unmap the block's pages at once, so resident memory stays at the buffers' size even
+    // within one large tensor (a later pass maps them again from the page cache).
+    io::release_pages(bytes);
   }
 
   /// theta of input `input_idx` on the rows (peft: base + delta, rounded to f32).
@@ -228,10 +232,16 @@ class Engine {
     return {task.n_row * rank / size, task.n_row * (rank + 1) / size};
   }
 
-  /// Rows per chunk so that the working buffers stay within the memory limit (at least one row).
+  /// Rows per chunk: the working buffers stay within the memory limit, and each buffer near
+  /// kChunkElements so that a block is still in cache when the next step of the kernel reads it
+  /// (at least one row).
   std::uint64_t chunk_rows(const TensorTask& task) const {
-    const std::uint64_t per_row = std::max<std::uint64_t>(1, task.row_length * 4 * (3 * n_merged_ + 5));
-    return std::max<std::uint64_t>(1, options_.memory_limit_bytes / per_row);
+    constexpr std::uint64_t kChunkElements = std::uint64_t{1} << 16;
+    const std::uint64_t row_length = std::max<std::uint64_t>(1, task.row_length);
+    const std::uint64_t per_row = row_length * 4 * (3 * n_merged_ + 5);
+    const std::uint64_t by_memory = options_.memory_limit_bytes / per_row;
+    const std::uint64_t by_cache = kChunkElements / row_length;
+    return std::max<std::uint64_t>(1, std::min(by_memory, by_cache));
   }
 
   template <class Fn>
@@ -692,9 +702,13 @@ class Engine {
       auto emit = [&](std::uint64_t row, std::uint64_t n_row) {
         const std::uint64_t count = n_row * task.row_length;
         const std::uint64_t first = row * task.row_length;
-        const double limit = task.out_dtype == DType::F16 ? 65504.0 : std::numeric_limits<double>::max();
-        for (std::uint64_t idx = 0; idx < count; ++idx) {
-          if (std::isfinite(out_[idx]) && std::abs(static_cast<double>(out_[idx])) <= limit) continue;
+        const float limit = task.out_dtype == DType::F16 ? 65504.0f : std::numeric_limits<float>::max();
+        // A branch-free pass the compiler vectorises (NaN fails the comparison); the element is
+        // searched for only when it found one.
+        bool any_bad = false;
+        for (std::uint64_t idx = 0; idx < count; ++idx) any_bad |= !(std::abs(out_[idx]) <= limit);
+        for (std::uint64_t idx = 0; any_bad && idx < count; ++idx) {
+          if (std::abs(out_[idx]) <= limit) continue;
           if (options_.nonfinite == NonfinitePolicy::error)
             throw InputError(fmt::format("merged tensor '{}' has a non-finite value ({}) at element {} in {}; nothing "
                                          "is published (--nonfinite report writes it anyway)",

@@ -76,6 +76,11 @@ class SafetensorsFile {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Drop the whole pages inside `bytes` (a range of a read-only file mapping) from this process's
+/// resident memory; they stay in the page cache and are mapped again on the next access. Streaming
+/// readers call it on each block they have consumed, so RSS stays bounded by their buffers.
+void release_pages(std::span<const std::byte> bytes);
+
 /// A tensor to write: the bytes are copied out as they are (any dtype).
 struct TensorToWrite {
   std::string name;
