@@ -1,0 +1,243 @@
+225		Ll
+226		Lu
+227		Ll
+228		Lu
+229		Ll
+22A		Lu
+22B		Ll
+22C		Lu
+22D		Ll
+22E		Lu
+22F		Ll
+230		Lu
+231		Ll
+232		Lu
+233	239	Ll
+23A	23B	Lu
+23C		Ll
+23D	23E	Lu
+23F	240	Ll
+241		Lu
+242		Ll
+243	246	Lu
+247		Ll
+248		Lu
+249		Ll
+24A		Lu
+24B		Ll
+24C		Lu
+24D		Ll
+24E		Lu
+24F	293	Ll
+294		Lo
+295	2AF	Ll
+2B0	2C1	Lm
+2C2	2C5	Sk
+2C6	2D1	Lm
+2D2	2DF	Sk
+2E0	2E4	Lm
+2E5	2EB	Sk
+2EC		Lm
+2ED		Sk
+2EE		Lm
+2EF	2FF	Sk
+300	36F	Mn
+370		Lu
+371		Ll
+372		Lu
+373		Ll
+374		Lm
+375		Sk
+376		Lu
+377		Ll
+37A		Lm
+37B	37D	Ll
+37E		Po
+37F		Lu
+384	385	Sk
+386		Lu
+387		Po
+388	38A	Lu
+38C		Lu
+38E	38F	Lu
+390		Ll
+391	3A1	Lu
+3A3	3AB	Lu
+3AC	3CE	Ll
+3CF		Lu
+3D0	3D1	Ll
+3D2	3D4	Lu
+3D5	3D7	Ll
+3D8		Lu
+3D9		Ll
+3DA		Lu
+3DB		Ll
+3DC		Lu
+3DD		Ll
+3DE		Lu
+3DF		Ll
+3E0		Lu
+3E1		Ll
+3E2		Lu
+3E3		Ll
+3E4		Lu
+3E5		Ll
+3E6		Lu
+3E7		Ll
+3E8		Lu
+3E9		Ll
+3EA		Lu
+3EB		Ll
+3EC		Lu
+3ED		Ll
+3EE		Lu
+3EF	3F3	Ll
+3F4		Lu
+3F5		Ll
+3F6		Sm
+3F7		Lu
+3F8		Ll
+3F9	3FA	Lu
+3FB	3FC	Ll
+3FD	42F	Lu
+430	45F	Ll
+460		Lu
+461		Ll
+462		Lu
+463		Ll
+464		Lu
+465		Ll
+466		Lu
+467		Ll
+468		Lu
+469		Ll
+46A		Lu
+46B		Ll
+46C		Lu
+46D		Ll
+46E		Lu
+46F		Ll
+470		Lu
+471		Ll
+472		Lu
+473		Ll
+474		Lu
+475		Ll
+476		Lu
+477		Ll
+478		Lu
+479		Ll
+47A		Lu
+47B		Ll
+47C		Lu
+47D		Ll
+47E		Lu
+47F		Ll
+480		Lu
+481		Ll
+482		So
+483	487	Mn
+488	489	Me
+48A		Lu
+48B		Ll
+48C		Lu
+48D		Ll
+48E		Lu
+48F		Ll
+490		Lu
+491		Ll
+492		Lu
+493		Ll
+494		Lu
+495		Ll
+496		Lu
+497		Ll
+498		Lu
+499		Ll
+49A		Lu
+49B		Ll
+49C		Lu
+49D		Ll
+49E		Lu
+49F		Ll
+4A0		Lu
+4A1		Ll
+4A2		Lu
+4A3		Ll
+4A4		Lu
+4A5		Ll
+4A6		Lu
+4A7		Ll
+4A8		Lu
+4A9		Ll
+4AA		Lu
+4AB		Ll
+4AC		Lu
+4AD		Ll
+4AE		Lu
+4AF		Ll
+4B0		Lu
+4B1		Ll
+4B2		Lu
+4B3		Ll
+4B4		Lu
+4B5		Ll
+4B6		Lu
+4B7		Ll
+4B8		Lu
+4B9		Ll
+4BA		Lu
+4BB		Ll
+4BC		Lu
+4BD		Ll
+4BE		Lu
+4BF		Ll
+4C0	4C1	Lu
+4C2		Ll
+4C3		Lu
+4C4		Ll
+4C5		Lu
+4C6		Ll
+4C7		Lu
+4C8		Ll
+4C9		Lu
+4CA		Ll
+4CB		Lu
+4CC		Ll
+4CD		Lu
+4CE	4CF	Ll
+4D0		Lu
+4D1		Ll
+4D2		Lu
+4D3		Ll
+4D4		Lu
+4D5		Ll
+4D6		Lu
+4D7		Ll
+4D8		Lu
+4D9		Ll
+4DA		Lu
+4DB		Ll
+4DC		Lu
+4DD		Ll
+4DE		Lu
+4DF		Ll
+4E0		Lu
+4E1		Ll
+4E2		Lu
+4E3		Ll
+4E4		Lu
+4E5		Ll
+4E6		Lu
+4E7		Ll
+4E8		Lu
+4E9		Ll
+4EA		Lu
+4EB		Ll
+4EC		Lu
+4ED		Ll
+4EE		Lu
+4EF		Ll
+4F0		Lu
+4F1		Ll
+4F2		Lu
