@@ -5,6 +5,8 @@ namespace moerge::cli {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
+      {"eval", "bits per byte of a model, an expert or a routed system on directories of text", run_eval},
+      {"generate", "continue byte-level prompts with a model or one expert (KV-cached decoding)", run_generate},
       {"library", "create, fill, inspect, verify and export an HDF5 expert library", run_library},
       {"merge", "merge models by a mergekit-style YAML recipe (distributed, streaming)", run_merge},
       {"methods", "list the merge methods with their parameters and taxonomy tags", run_methods},

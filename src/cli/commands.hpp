@@ -17,6 +17,8 @@ struct Command {
 /// Every command, in the order `moerge --help` lists them (defined in commands.cpp).
 const std::vector<Command>& commands();
 
+int run_eval(const std::vector<std::string>& args);
+int run_generate(const std::vector<std::string>& args);
 int run_library(const std::vector<std::string>& args);
 int run_merge(const std::vector<std::string>& args);
 int run_methods(const std::vector<std::string>& args);

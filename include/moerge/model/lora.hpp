@@ -1,0 +1,91 @@
+// LoRA experts at run time: loaded from PEFT adapters and checked against the base, applied
+// unmerged per the routing decisions of a ModuleHook (the rows routed to one expert go through
+// one GEMM), a hook that puts one expert on every row, and the dense merge
+// W0 + sum_e w_e s_e B_e A_e used for parameter aggregation.
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "moerge/io/hf.hpp"
+#include "moerge/model/llama.hpp"
+#include "moerge/model/routing.hpp"
+
+namespace moerge::model {
+
+/// The module a HF path names ("model.layers.3.mlp.up_proj"), when it is one of the seven
+/// adaptable linear layers of a layer below n_layer.
+std::optional<ModuleId> parse_module_path(std::string_view path, int n_layer);
+
+/// The LoRA factors of one module: delta W = scale * B A.
+struct LoraFactors {
+  Matrix a;  // [r, d_in], row-major (PEFT lora_A.weight)
+  Matrix b;  // [d_out, r] (PEFT lora_B.weight)
+};
+
+/// One adapter: factors for the modules it adapts (others are absent), and its scale.
+struct LoraExpert {
+  std::string name;
+  float scale = 1.0f;  // alpha / r, or alpha / sqrt(r) with rsLoRA
+  std::vector<std::shared_ptr<const LoraFactors>>
+      modules;  // [n_layer * n_module_kind] by ModuleId::index(); null = not adapted
+
+  const LoraFactors* find(ModuleId module) const {
+    const auto index = static_cast<std::size_t>(module.index());
+    return index < modules.size() ? modules[index].get() : nullptr;
+  }
+};
+
+/// Load a validated PEFT adapter for `base`: checks every module against the base's shapes
+/// (io::check_adapter_against_base) and that it is one of the seven adaptable layers; converts
+/// the factors to f32. InputError naming the adapter, the base and the bad module otherwise.
+LoraExpert load_lora_expert(const io::PeftAdapter& adapter, const LlamaModel& base, std::string name);
+/// open_peft_adapter(dir) then load_lora_expert.
+LoraExpert load_lora_expert_dir(const std::filesystem::path& dir, const LlamaModel& base, std::string name);
+
+/// The experts a routing decision's expert_idx refers to (index = order of add()).
+class LoraSet {
+ public:
+  explicit LoraSet(const ModelConfig& config) : config_(config) {}
+
+  /// Append an expert; ConfigError if an expert with that name is already there, Error if its
+  /// module table does not fit the config (load_lora_expert's experts always fit).
+  int add(LoraExpert expert);
+  int n_expert() const { return static_cast<int>(experts_.size()); }
+  const LoraExpert& expert(int expert_idx) const { return experts_.at(static_cast<std::size_t>(expert_idx)); }
+  const ModelConfig& config() const { return config_; }
+
+  /// output[r] += sum over row r's entries of weight * scale_e * B_e (A_e input[r]), for module
+  /// `module`. Rows are grouped by expert: each expert used at this module costs two GEMMs over
+  /// its rows (gathered when it does not take every row). Experts that do not adapt the module
+  /// are skipped. Throws Error naming the module when the decision is malformed.
+  /// input: [n_row, d_in]; output: [n_row, d_out] (a column block of a wider matrix is fine).
+  void apply(ModuleId module, const Matrix& input, const RoutingDecision& decision,
+             Eigen::Ref<Matrix, 0, Eigen::OuterStride<>> output) const;
+
+ private:
+  ModelConfig config_;
+  std::vector<LoraExpert> experts_;
+};
+
+/// Puts expert `expert_idx` with weight `weight` on every row of every module: a single LoRA
+/// expert evaluated alone (no router).
+class SingleExpertHook : public ModuleHook {
+ public:
+  explicit SingleExpertHook(int expert_idx, float weight = 1.0f) : expert_idx_(expert_idx), weight_(weight) {}
+  void at_module(const ModuleId& module, const Matrix& input, const BatchLayout& layout,
+                 RoutingDecision& decision) override;
+
+ private:
+  int expert_idx_;
+  float weight_;
+};
+
+/// A dense copy of `base` with every expert folded in: W = W0 + sum_e expert_weight[e] * s_e B_e A_e
+/// (accumulated in f32 per module). expert_weight has one entry per expert of `experts`.
+LlamaModel merge_dense(const LlamaModel& base, const LoraSet& experts, std::span<const float> expert_weight);
+
+}  // namespace moerge::model
