@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -45,6 +46,25 @@ float rescaled(float value, RescaleMode mode, double p, double l1_scale) {
       return static_cast<float>(static_cast<double>(value) * l1_scale);
   }
   return value;
+}
+
+/// out = rescale(tau) where |tau|'s key lies strictly above upper_key and not above lower_key,
+/// else 0; returns whether some key equals a cut key (those elements need the tie rule). Plain
+/// pointers and a local flag so that the compiler vectorises the loop.
+template <class Rescale>
+bool keep_above_cut(std::span<const float> tau, std::span<float> out, std::uint32_t upper_key,
+                    std::uint32_t lower_key, Rescale rescale_fn) {
+  const float* __restrict in = tau.data();
+  float* __restrict result = out.data();
+  const std::size_t n = tau.size();
+  std::uint32_t tie = 0;
+  for (std::size_t idx = 0; idx < n; ++idx) {
+    const std::uint32_t key = std::bit_cast<std::uint32_t>(in[idx]) & 0x7fffffffu;
+    tie |= static_cast<std::uint32_t>(key == upper_key) | static_cast<std::uint32_t>(key == lower_key);
+    const bool keep = (key > upper_key) & (key <= lower_key);
+    result[idx] = keep ? rescale_fn(in[idx]) : 0.0f;
+  }
+  return tie != 0;
 }
 
 }  // namespace
@@ -102,16 +122,42 @@ void sparsify_block(const SparsifyParams& params, const SparsifyState& state, co
       break;
     case SparsifyMethod::magnitude:
     case SparsifyMethod::magnitude_outliers: {
-      std::uint64_t upper_ordinal = ties.upper;
-      std::uint64_t lower_ordinal = ties.lower;
-      for (std::size_t element_idx = 0; element_idx < tau.size(); ++element_idx) {
-        const std::uint32_t key = magnitude_key(tau[element_idx]);
-        const bool in_upper = state.upper.contains(key, upper_ordinal);
-        const bool in_lower = state.lower.contains(key, lower_ordinal);
-        upper_ordinal += key == state.upper.key ? 1 : 0;
-        lower_ordinal += key == state.lower.key ? 1 : 0;
-        out[element_idx] =
-            in_upper && !in_lower ? rescaled(tau[element_idx], mode, params.density, state.l1_scale) : 0.0f;
+      // 1. Every element whose key differs from both cut keys is decided by comparisons alone: a
+      //    branch-free pass the compiler vectorises, which also notes whether a tie occurs.
+      const std::uint32_t upper_key = state.upper.key;
+      const std::uint32_t lower_key = state.lower.key;
+      const double density = params.density;
+      const double l1_scale = state.l1_scale;
+      bool any_tie = false;
+      switch (mode) {
+        case RescaleMode::none:
+          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [](float value) { return value; });
+          break;
+        case RescaleMode::inverse_density:
+          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [density](float value) {
+            return static_cast<float>(static_cast<double>(value) / density);
+          });
+          break;
+        case RescaleMode::l1:
+          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [l1_scale](float value) {
+            return static_cast<float>(static_cast<double>(value) * l1_scale);
+          });
+          break;
+      }
+      // 2. Elements equal to a cut key: inside the cut while their ordinal among the ties (counted
+      //    from this block's first element) is below the cut's tie count.
+      if (any_tie) {
+        std::uint64_t upper_ordinal = ties.upper;
+        std::uint64_t lower_ordinal = ties.lower;
+        for (std::size_t element_idx = 0; element_idx < tau.size(); ++element_idx) {
+          const std::uint32_t key = magnitude_key(tau[element_idx]);
+          if (key != upper_key && key != lower_key) continue;
+          const bool in_upper = state.upper.contains(key, upper_ordinal);
+          const bool in_lower = state.lower.contains(key, lower_ordinal);
+          upper_ordinal += key == upper_key ? 1 : 0;
+          lower_ordinal += key == lower_key ? 1 : 0;
+          out[element_idx] = in_upper && !in_lower ? rescaled(tau[element_idx], mode, density, l1_scale) : 0.0f;
+        }
       }
       break;
     }
@@ -122,10 +168,22 @@ void sparsify_block(const SparsifyParams& params, const SparsifyState& state, co
         const std::size_t n_chunk = std::min(chunk, tau.size() - chunk_begin);
         uniform_block(state.key, RandomStream::dare, position.first_element + chunk_begin,
                       std::span<float>(uniform).first(n_chunk));
-        for (std::size_t chunk_idx = 0; chunk_idx < n_chunk; ++chunk_idx) {
-          const std::size_t element_idx = chunk_begin + chunk_idx;
-          const bool keep = static_cast<double>(uniform[chunk_idx]) < params.density;
-          out[element_idx] = keep ? rescaled(tau[element_idx], mode, params.density, state.l1_scale) : 0.0f;
+        // The rescale mode is chosen outside the element loop so that the loop vectorises.
+        const auto keep_rescaled = [&](auto&& rescale_fn) {
+          for (std::size_t chunk_idx = 0; chunk_idx < n_chunk; ++chunk_idx) {
+            const std::size_t element_idx = chunk_begin + chunk_idx;
+            const bool keep = static_cast<double>(uniform[chunk_idx]) < params.density;
+            out[element_idx] = keep ? rescale_fn(tau[element_idx]) : 0.0f;
+          }
+        };
+        switch (mode) {
+          case RescaleMode::none: keep_rescaled([](float value) { return value; }); break;
+          case RescaleMode::inverse_density:
+            keep_rescaled([&](float value) { return static_cast<float>(static_cast<double>(value) / params.density); });
+            break;
+          case RescaleMode::l1:
+            keep_rescaled([&](float value) { return static_cast<float>(static_cast<double>(value) * state.l1_scale); });
+            break;
         }
       }
       break;
@@ -191,33 +249,60 @@ void combine_block(const CombineParams& params, std::span<const double> weights,
   double weight_sum = 0.0;
   for (const double weight : weights) weight_sum += weight;
   const double plain_divisor = std::abs(weight_sum) < 1e-8 ? 1.0 : weight_sum;
-  std::vector<double> weighted(n_model);
-  for (std::size_t element_idx = 0; element_idx < base.size(); ++element_idx) {
-    double mixed = 0.0;
-    double divisor = plain_divisor;
+  // Tiles of elements with the model loop outside and branch-free selects inside, so the compiler
+  // vectorises every loop (a per-element model loop with the election's branches ran ~30 ns per
+  // element). The sums run over models in the same order as the plain definition: same bits.
+  constexpr std::size_t kTile = 512;
+  std::array<double, kTile> vote;
+  std::array<double, kTile> mixed;
+  std::array<double, kTile> divisor;
+  for (std::size_t tile_begin = 0; tile_begin < base.size(); tile_begin += kTile) {
+    const std::size_t n_tile = std::min(kTile, base.size() - tile_begin);
+    std::fill_n(mixed.begin(), n_tile, 0.0);
     if (params.consensus == ConsensusMethod::none) {
       for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
-        mixed += weights[model_idx] * static_cast<double>(deltas[model_idx][element_idx]);
+        const double weight = weights[model_idx];
+        const float* delta = deltas[model_idx].data() + tile_begin;
+        for (std::size_t idx = 0; idx < n_tile; ++idx) mixed[idx] += weight * static_cast<double>(delta[idx]);
       }
+      std::fill_n(divisor.begin(), n_tile, plain_divisor);
     } else {
-      double vote = 0.0;
+      std::fill_n(vote.begin(), n_tile, 0.0);
       for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
-        weighted[model_idx] = weights[model_idx] * static_cast<double>(deltas[model_idx][element_idx]);
-        vote += params.consensus == ConsensusMethod::sum ? weighted[model_idx] : sign_of(weighted[model_idx]);
-      }
-      const int elected = vote >= 0.0 ? 1 : -1;
-      divisor = 0.0;
-      for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
-        if (sign_of(weighted[model_idx]) == elected) {
-          mixed += weighted[model_idx];
-          divisor += weights[model_idx];
+        const double weight = weights[model_idx];
+        const float* delta = deltas[model_idx].data() + tile_begin;
+        if (params.consensus == ConsensusMethod::sum) {
+          for (std::size_t idx = 0; idx < n_tile; ++idx) vote[idx] += weight * static_cast<double>(delta[idx]);
+        } else {
+          for (std::size_t idx = 0; idx < n_tile; ++idx) {
+            const double weighted = weight * static_cast<double>(delta[idx]);
+            vote[idx] += static_cast<double>(weighted > 0.0) - static_cast<double>(weighted < 0.0);
+          }
         }
       }
-      if (divisor == 0.0) divisor = 1.0;
+      // The elected sign is +1 when vote >= 0, else -1; a model agrees when its weighted delta has
+      // that sign (zeros never agree). Multiplying by +-1 is exact, so the test is too.
+      for (std::size_t idx = 0; idx < n_tile; ++idx) vote[idx] = vote[idx] >= 0.0 ? 1.0 : -1.0;
+      std::fill_n(divisor.begin(), n_tile, 0.0);
+      for (std::size_t model_idx = 0; model_idx < n_model; ++model_idx) {
+        const double weight = weights[model_idx];
+        const float* delta = deltas[model_idx].data() + tile_begin;
+        for (std::size_t idx = 0; idx < n_tile; ++idx) {
+          const double weighted = weight * static_cast<double>(delta[idx]);
+          const bool agrees = weighted * vote[idx] > 0.0;
+          mixed[idx] += agrees ? weighted : 0.0;
+          divisor[idx] += agrees ? weight : 0.0;
+        }
+      }
+      for (std::size_t idx = 0; idx < n_tile; ++idx) divisor[idx] = divisor[idx] == 0.0 ? 1.0 : divisor[idx];
     }
-    if (params.normalize) mixed /= divisor;
-    mixed *= params.lambda;
-    out[element_idx] = static_cast<float>(static_cast<double>(base[element_idx]) + mixed);
+    const float* base_tile = base.data() + tile_begin;
+    float* out_tile = out.data() + tile_begin;
+    for (std::size_t idx = 0; idx < n_tile; ++idx) {
+      double value = params.normalize ? mixed[idx] / divisor[idx] : mixed[idx];
+      value *= params.lambda;
+      out_tile[idx] = static_cast<float>(static_cast<double>(base_tile[idx]) + value);
+    }
   }
 }
 
@@ -229,12 +314,20 @@ void linear_block(std::span<const double> weights, std::span<const std::span<con
   if (normalize && std::abs(weight_sum) < 1e-8) {
     throw InputError(fmt::format("linear: the weights sum to {}, which normalize cannot divide by", weight_sum));
   }
-  for (std::size_t element_idx = 0; element_idx < out.size(); ++element_idx) {
-    double total = 0.0;
+  // Tiles with the model loop outside so every loop vectorises; same summation order per element.
+  constexpr std::size_t kTile = 512;
+  std::array<double, kTile> total;
+  for (std::size_t tile_begin = 0; tile_begin < out.size(); tile_begin += kTile) {
+    const std::size_t n_tile = std::min(kTile, out.size() - tile_begin);
+    std::fill_n(total.begin(), n_tile, 0.0);
     for (std::size_t model_idx = 0; model_idx < weights.size(); ++model_idx) {
-      total += weights[model_idx] * static_cast<double>(thetas[model_idx][element_idx]);
+      const double weight = weights[model_idx];
+      const float* theta = thetas[model_idx].data() + tile_begin;
+      for (std::size_t idx = 0; idx < n_tile; ++idx) total[idx] += weight * static_cast<double>(theta[idx]);
     }
-    out[element_idx] = static_cast<float>(normalize ? total / weight_sum : total);
+    float* out_tile = out.data() + tile_begin;
+    for (std::size_t idx = 0; idx < n_tile; ++idx)
+      out_tile[idx] = static_cast<float>(normalize ? total[idx] / weight_sum : total[idx]);
   }
 }
 
