@@ -64,7 +64,7 @@ lines = [
     "",
     f"Generated from `merge.csv` by `{command}` on {datetime.date.today().isoformat()}.",
     f"Machine: {cpu}, {os.cpu_count()} cores, {mem_gib:.1f} GiB, {platform.platform()}; shared with other jobs",
-    "(a zoo training ran beside it), so only ratios measured in the same run mean much.",
+    "(other builds and trainings ran beside it), so only ratios measured in the same run mean much.",
     f"Load average when the report was written: {open('/proc/loadavg').read().split()[0]} on 2 cores, so the 2-rank runs",
     "competed with other processes for the cores and are noisier than the 1-rank runs.",
     "Page cache warm: the 4 input files are read once before the runs and fit in RAM many times over.",
@@ -98,8 +98,9 @@ for row in rows:
                  f"{float(row['fraction_of_read_floor']):.3f} | {float(row['peer_seconds']):.2f} | {float(row['ratio_to_peer']):.2f} | "
                  f"{float(row['peak_rss_mb_per_rank']):.1f} | {float(row['read_floor_peak_rss_mb_per_rank']):.1f} |")
 lines += ["", "Peak RSS counts the input pages a rank has touched through its read-only mapping: the read floor,",
-          "which holds no buffers, shows that share (floor RSS column); the engine does not unmap or `MADV_DONTNEED`",
-          "input pages after a tensor, so its RSS grows with the model size.", ""]
+          "which holds no buffers and never unmaps, shows that share (floor RSS column); the engine unmaps",
+          "(`MADV_DONTNEED`) each block of input once consumed, so its RSS is its buffers (64K elements per",
+          "buffer) plus the process, whatever the model size.", ""]
 lines += [f"Runs: moerge and the read floor {rows[0]['runs']} times each, the peer {rows[0]['peer_runs']} times.", "",
           "## Targets (issue 5)", ""]
 for row in rows:
