@@ -132,3 +132,30 @@ TEST(tensor_dtype, matches_numpy_and_torch) {
   for (std::size_t idx = 0; idx < values.size(); ++idx)
     EXPECT_EQ(bits_of(widened[idx]) >> 16, static_cast<std::uint32_t>(ref_bf16[idx]));
 }
+
+// The fused convert + finiteness pass used by the merge engine gives convert_to_f32's values and
+// flags exactly the blocks holding a NaN or an infinity, for every numeric dtype and every position.
+TEST(tensor_dtype, convert_all_finite_flags_nonfinite) {
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> dist(-1e4f, 1e4f);
+  std::vector<float> values(1000);
+  for (float& value : values) value = dist(gen);
+  for (const DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const std::size_t size = dtype_size(dtype);
+    std::vector<std::byte> bytes(values.size() * size);
+    convert_from_f32(dtype, values, bytes);
+    std::vector<float> expected(values.size()), fused(values.size());
+    convert_to_f32(dtype, bytes, expected);
+    EXPECT_TRUE(convert_to_f32_all_finite(dtype, bytes, fused)) << dtype_name(dtype);
+    EXPECT_EQ(0, std::memcmp(expected.data(), fused.data(), fused.size() * sizeof(float))) << dtype_name(dtype);
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()}) {
+      for (const std::size_t position : {std::size_t{0}, std::size_t{517}, values.size() - 1}) {
+        std::vector<std::byte> broken = bytes;
+        const float one[1] = {bad};
+        convert_from_f32(dtype, one, std::span<std::byte>(broken).subspan(position * size, size));
+        EXPECT_FALSE(convert_to_f32_all_finite(dtype, broken, fused)) << dtype_name(dtype) << " at " << position;
+      }
+    }
+  }
+}

@@ -114,8 +114,8 @@ class BlockReader {
     const std::uint64_t first = row_begin * task_.row_length;
     const std::uint64_t count = n_row * task_.row_length;
     const auto bytes = view.data.subspan(first * element_size, count * element_size);
-    convert_to_f32(view.dtype, bytes, out.first(count));
-    check_finite(input, fmt::format("{} '{}'", what, task_.name), out.first(count), first);
+    if (!convert_to_f32_all_finite(view.dtype, bytes, out.first(count)))
+      check_finite(input, fmt::format("{} '{}'", what, task_.name), out.first(count), first);
     // Consumed: unmap the block's pages at once, so resident memory stays at the buffers' size even
     // within one large tensor (a later pass maps them again from the page cache).
     io::release_pages(bytes);

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cassert>
+#include <bit>
 #include <cstring>
 
 namespace moerge {
@@ -108,6 +109,39 @@ void convert_to_f32(DType dtype, std::span<const std::byte> src, std::span<float
     default:
       assert(false && "convert_to_f32 needs a numeric dtype");
   }
+}
+
+bool convert_to_f32_all_finite(DType dtype, std::span<const std::byte> src, std::span<float> dst) {
+  assert(src.size() == dst.size() * dtype_size(dtype));
+  const std::size_t n = dst.size();
+  std::uint32_t nonfinite = 0;
+  float* __restrict out = dst.data();
+  switch (dtype) {
+    case DType::F32:
+      for (std::size_t idx = 0; idx < n; ++idx) {
+        std::uint32_t bits;
+        std::memcpy(&bits, src.data() + 4 * idx, 4);
+        nonfinite |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+        out[idx] = std::bit_cast<float>(bits);
+      }
+      break;
+    case DType::BF16:
+      for (std::size_t idx = 0; idx < n; ++idx) {
+        std::uint16_t half;
+        std::memcpy(&half, src.data() + 2 * idx, 2);
+        const std::uint32_t bits = static_cast<std::uint32_t>(half) << 16;
+        nonfinite |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+        out[idx] = std::bit_cast<float>(bits);
+      }
+      break;
+    default:
+      convert_to_f32(dtype, src, dst);
+      for (std::size_t idx = 0; idx < n; ++idx) {
+        const auto bits = std::bit_cast<std::uint32_t>(out[idx]);
+        nonfinite |= static_cast<std::uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+      }
+  }
+  return nonfinite == 0;
 }
 
 void convert_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst) {

@@ -41,6 +41,9 @@ std::uint16_t f32_to_f16(float value);
 /// Convert n elements of a numeric dtype (F32, F16, BF16; little-endian bytes) to f32 and back.
 /// Precondition: dtype_is_numeric(dtype).
 void convert_to_f32(DType dtype, std::span<const std::byte> src, std::span<float> dst);
+/// convert_to_f32 that also reports, in the same pass, whether every value is finite (streaming
+/// readers must reject NaN/Inf and should not read their data twice).
+bool convert_to_f32_all_finite(DType dtype, std::span<const std::byte> src, std::span<float> dst);
 void convert_from_f32(DType dtype, std::span<const float> src, std::span<std::byte> dst);
 
 }  // namespace moerge
