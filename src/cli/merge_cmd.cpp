@@ -21,6 +21,7 @@
 #include "moerge/io/atomic.hpp"
 #include "moerge/io/h5.hpp"
 #include "moerge/io/library.hpp"
+#include "moerge/merge/adapter_merge.hpp"
 #include "moerge/io/safetensors.hpp"
 #include "moerge/merge/engine.hpp"
 #include "moerge/merge/plan.hpp"
@@ -168,6 +169,39 @@ void store_in_library(const fs::path& library_dir, const fs::path& out_dir, cons
             progress::format_bytes(static_cast<double>(entry.size)));
 }
 
+/// The recipe when its method merges LoRA adapters into one (lora_cat, lora_svd); nullopt
+/// otherwise or when it does not parse (the plan path reports that).
+std::optional<merge::Recipe> adapter_merge_recipe(const fs::path& recipe_file) {
+  std::optional<merge::Recipe> recipe;
+  try {
+    recipe = merge::parse_recipe(recipe_file);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (!merge::is_adapter_method(recipe->method)) return std::nullopt;
+  return recipe;
+}
+
+/// lora_cat / lora_svd: a PEFT adapter out, written by rank 0 (adapters are small).
+int run_adapter(const MergeConfig& config, const merge::Recipe& recipe, const comm::Comm& comm) {
+  const std::string name(recipe.info().name);
+  if (config.library)
+    throw ConfigError(fmt::format("--library: {} writes a PEFT adapter; import it with `moerge library import {} {}`", name,
+                                  config.library->string(), config.out_dir.string()));
+  if (config.resume && comm.is_root()) log::info("--resume: {} is written in one step; nothing to resume", name);
+  try {
+    const auto summary = merge::run_adapter_merge(recipe, config.out_dir, comm);
+    if (comm.is_root() && !config.quiet)
+      fmt::print("merged {} adapters with {} on {} rank{} into {}: {} modules, rank up to {}, {:.2f} s\n",
+                 recipe.models.size(), name, comm.size(), comm.size() == 1 ? "" : "s", config.out_dir.string(),
+                 summary.n_module, summary.rank_max, summary.seconds);
+  } catch (const io::AgreedError& error) {
+    if (comm.is_root()) fmt::print(stderr, "moerge merge: error: {}\n", error.what());
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_merge(const std::vector<std::string>& args) {
@@ -175,6 +209,8 @@ int run_merge(const std::vector<std::string>& args) {
   const auto config = parse(args, comm.rank());
   if (!config) return 0;
   if (config->quiet) spdlog::default_logger()->set_level(spdlog::level::warn);
+
+  if (auto adapter_recipe = adapter_merge_recipe(config->recipe)) return run_adapter(*config, *adapter_recipe, comm);
 
   // Plan on every rank (each maps the inputs); a failure anywhere stops every rank together.
   std::optional<merge::MergePlan> plan;

@@ -112,12 +112,25 @@ std::vector<MethodInfo> build_table() {
     info.aggregation = "none";
     table.push_back(info);
   }
+  {
+    MethodInfo info = make_info(Method::lora_cat, "lora_cat",
+                                "PEFT adapters in, one adapter out: factors concatenated (exact sum, rank sum r_i)");
+    info.parameters = {{"weight", true, "1.0", "w_i; delta W = sum w_i s_i B_i A_i"}};
+    table.push_back(info);
+  }
+  {
+    MethodInfo info = make_info(Method::lora_svd, "lora_svd",
+                                "PEFT adapters in, one adapter out: truncated SVD of the weighted sum of deltas");
+    info.parameters = {{"weight", true, "1.0", "w_i; delta W = sum w_i s_i B_i A_i"},
+                       {"rank", false, "", "rank of the result (default: the largest input rank; at most sum r_i)"}};
+    table.push_back(info);
+  }
   return table;
 }
 
 // Parameters moerge knows; any other name in a recipe is an error.
 const std::set<std::string, std::less<>> kModelParameters{"weight", "density", "gamma", "epsilon", "scale"};
-const std::set<std::string, std::less<>> kGlobalParameters{"normalize", "rescale",     "lambda",
+const std::set<std::string, std::less<>> kGlobalParameters{"normalize", "rescale", "lambda", "rank",
                                                            "int8_mask", "t",           "filter_wise"};
 const std::set<std::string, std::less<>> kTopKeys{
     "models", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source",

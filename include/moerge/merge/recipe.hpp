@@ -29,6 +29,8 @@ enum class Method {
   model_stock,
   fisher,
   passthrough,
+  lora_cat,  // LoRA adapters in, one PEFT adapter out (merge/adapter_merge.hpp)
+  lora_svd,
 };
 
 /// Where TIES trims: per tensor (mergekit) or over each model's whole task vector (the paper).
