@@ -73,6 +73,27 @@ void write_finetune(const fs::path& dir, const Model& base, unsigned seed, const
     for (auto& value : tensor.values) value = positive(rng);
   save(dir / "model.safetensors", model);
   save(dir / "fisher.safetensors", fisher);
+  // RegMean inputs: G = X^T X / n of each projection's input, X random [n, d_in] (positive definite).
+  Model grams;
+  for (const auto& [name, tensor] : base) {
+    if (tensor.shape.size() != 2 || name.find("_proj.weight") == std::string::npos) continue;
+    const auto d_in = static_cast<std::size_t>(tensor.shape[1]);
+    const std::size_t n_sample = 2 * d_in;
+    std::vector<float> x(n_sample * d_in);
+    for (auto& value : x) value = noise(rng) * 50.0f;
+    Tensor gram;
+    gram.shape = {tensor.shape[1], tensor.shape[1]};
+    gram.values.assign(d_in * d_in, 0.0f);
+    for (std::size_t row = 0; row < d_in; ++row)
+      for (std::size_t col = 0; col < d_in; ++col) {
+        double sum = 0;
+        for (std::size_t sample = 0; sample < n_sample; ++sample)
+          sum += static_cast<double>(x[sample * d_in + row]) * x[sample * d_in + col];
+        gram.values[row * d_in + col] = static_cast<float>(sum / static_cast<double>(n_sample));
+      }
+    grams.emplace(name, std::move(gram));
+  }
+  save(dir / "regmean_gram.safetensors", grams);
   write_text(dir / "config.json", config);
 }
 
@@ -211,12 +232,14 @@ TEST_F(MergeEngine, every_method_matches_the_reference) {
       {"model_stock_rows", dense + fmt::format("merge_method: model_stock\nbase_model: {}\nparameters: {{filter_wise: true}}\n", base), 1e-6},
       {"fisher", dense + "merge_method: fisher\n", 1e-6},
       {"fisher_normalized", dense + "merge_method: fisher\nparameters: {normalize: true}\n", 1e-6},
+      {"regmean", dense + "merge_method: regmean\nparameters: {alpha: 0.9}\n", 1e-6},
+      {"regmean_plain", dense + "merge_method: regmean\n", 1e-6},
       {"passthrough", fmt::format("models:\n  - model: {}\n    parameters: {{scale: 0.5}}\nmerge_method: passthrough\n", model(1).string()), 0},
   };
   for (const auto& test_case : cases) {
     const fs::path recipe = write_recipe(test_case.name, test_case.text);
     // A small memory limit forces several row chunks per tensor: the result must not change.
-    const fs::path out = merge(recipe, test_case.name == "ties" || test_case.name == "dare_ties_l1" ? 4096 : 256u << 20);
+    const fs::path out = merge(recipe, test_case.name == "ties" || test_case.name == "dare_ties_l1" || test_case.name == "regmean" ? 4096 : 256u << 20);
     EXPECT_TRUE(fs::exists(out / "config.json"));
     EXPECT_EQ(read_text(out / "moerge_recipe.yml"), test_case.text);
     expect_close(load(out / "model.safetensors"), reference(recipe), test_case.tolerance, test_case.name);

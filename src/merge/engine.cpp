@@ -268,6 +268,7 @@ class Engine {
     for (const PlanInput& input : plan_.inputs) {
       if (input.model) input.model->tensors.release(task.name);
       if (input.fisher) input.fisher->release(task.name);
+      if (input.gram && input.gram->contains(task.name)) input.gram->release(task.name);
     }
   }
 
@@ -514,6 +515,40 @@ class Engine {
     });
   }
 
+  /// RegMean on a linear weight: every output row solved against the summed Gram matrices
+  /// (factorised once per tensor); any other tensor: the weighted mean.
+  void regmean(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
+    if (!task.regmean) {
+      linear(task, emit);
+      return;
+    }
+    const std::size_t d_in = task.row_length;
+    std::vector<std::vector<float>> grams(n_merged_, std::vector<float>(d_in * d_in));
+    for (std::size_t model = 0; model < n_merged_; ++model) {
+      const PlanInput& input = plan_.merged_input(model);
+      const TensorView view = input.gram->view(task.name);
+      if (!convert_to_f32_all_finite(view.dtype, view.data, grams[model]))
+        throw InputError(fmt::format("model '{}': the Gram matrix of '{}' holds a non-finite value", input.label, task.name));
+      io::release_pages(view.data);
+    }
+    std::vector<std::span<const float>> gram_spans(grams.begin(), grams.end());
+    const RegmeanSolver solver(gram_spans, d_in, task.regmean_alpha);
+    BlockReader reader(plan_, task);
+    for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
+      read_thetas(reader, task, row, n_row);
+      const std::uint64_t count = n_row * task.row_length;
+      // One row per solve: a product's blocking depends on its size, so rows solved alone give the
+      // same bits whatever the block or the rank split.
+      std::vector<std::span<const float>> row_spans(n_merged_);
+      for (std::uint64_t row_idx = 0; row_idx < n_row; ++row_idx) {
+        for (std::size_t model = 0; model < n_merged_; ++model)
+          row_spans[model] = std::span<const float>(inputs_[model]).subspan(row_idx * d_in, d_in);
+        solver.apply(row_spans, 1, buf(out_, count).subspan(row_idx * d_in, d_in));
+      }
+      emit(row, n_row);
+    });
+  }
+
   void passthrough(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
     BlockReader reader(plan_, task);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
@@ -724,6 +759,7 @@ class Engine {
         case Method::slerp: slerp(task, emit); break;
         case Method::model_stock: model_stock(task, emit); break;
         case Method::fisher: fisher(task, norms, emit); break;
+        case Method::regmean: regmean(task, emit); break;
         case Method::passthrough: passthrough(task, emit); break;
         case Method::ties:
           if (global) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "moerge/core/error.hpp"
@@ -131,6 +132,47 @@ MergePlan make_plan(Recipe recipe, std::uint64_t max_shard_bytes) {
       problems.push_back(error.what());
     }
   }
+  if (rec.method == Method::regmean) {
+    // Gram matrices G = X^T X / n of each linear layer's input, keyed by the layer's weight name
+    // ([d_in, d_in]); the weights they name are merged by RegMean, every other tensor by a mean.
+    std::optional<std::set<std::string>> first_names;
+    for (const std::size_t idx : plan.merged) {
+      PlanInput& input = plan.inputs[idx];
+      const fs::path file = (input.kind == InputKind::hf_model ? input.model->dir : input.adapter->dir) / "regmean_gram.safetensors";
+      if (input.kind != InputKind::hf_model || !fs::exists(file)) {
+        problems.push_back(fmt::format("model '{}': regmean needs the Gram matrices of its linear layers: {} is missing",
+                                       input.label, file.string()));
+        continue;
+      }
+      try {
+        input.gram = io::TensorSet::open_file(file);
+        std::set<std::string> names;
+        for (const auto& name : input.gram->names()) {
+          names.insert(name);
+          const auto shape_of = ref_shapes.find(name);
+          const auto& entry = input.gram->entry(name);
+          if (shape_of == ref_shapes.end() || shape_of->second.size() != 2) {
+            problems.push_back(fmt::format("{}: tensor '{}' is not a linear weight of the model", file.string(), name));
+          } else if (entry.shape != std::vector<std::int64_t>{shape_of->second[1], shape_of->second[1]}) {
+            problems.push_back(fmt::format("{}: tensor '{}' has shape {}, the Gram matrix of that layer is [{}, {}]",
+                                           file.string(), name, shape_text(entry.shape), shape_of->second[1],
+                                           shape_of->second[1]));
+          } else if (!dtype_is_numeric(entry.dtype)) {
+            problems.push_back(fmt::format("{}: tensor '{}' has dtype {}", file.string(), name, dtype_name(entry.dtype)));
+          }
+        }
+        if (names.empty()) problems.push_back(fmt::format("{}: holds no Gram matrix", file.string()));
+        if (!first_names) {
+          first_names = names;
+        } else if (*first_names != names) {
+          problems.push_back(fmt::format("model '{}': {} names other layers than the first model's Gram file",
+                                         input.label, file.string()));
+        }
+      } catch (const InputError& error) {
+        problems.push_back(error.what());
+      }
+    }
+  }
   if (rec.method == Method::fisher) {
     for (const std::size_t idx : plan.merged) {
       PlanInput& input = plan.inputs[idx];
@@ -211,7 +253,14 @@ MergePlan make_plan(Recipe recipe, std::uint64_t max_shard_bytes) {
       }
       task.sparsify.push_back(params);
     }
-    if (rec.method == Method::linear && task.normalize) {
+    if (rec.method == Method::regmean) {
+      task.regmean = plan.merged_input(0).gram->contains(name);
+      task.regmean_alpha = global("alpha", 1.0);
+      if (!(task.regmean_alpha >= 0.0 && task.regmean_alpha <= 1.0))
+        throw ConfigError(fmt::format("{}: parameters.alpha: must lie in [0, 1], got {}", recipe_label, task.regmean_alpha));
+      task.normalize = true;  // tensors without Gram matrices: the weighted mean
+    }
+    if ((rec.method == Method::linear || (rec.method == Method::regmean && !task.regmean)) && task.normalize) {
       double sum = 0;
       for (const double weight : task.weight) sum += weight;
       if (std::abs(sum) < 1e-8)
@@ -231,6 +280,9 @@ MergePlan make_plan(Recipe recipe, std::uint64_t max_shard_bytes) {
     if (rec.method == Method::fisher)
       for (const std::size_t idx : plan.merged)
         task.n_byte_in += plan.inputs[idx].fisher->entry(name).end - plan.inputs[idx].fisher->entry(name).begin;
+    if (task.regmean)
+      for (const std::size_t idx : plan.merged)
+        task.n_byte_in += plan.inputs[idx].gram->entry(name).end - plan.inputs[idx].gram->entry(name).begin;
     plan.n_byte_in += task.n_byte_in;
     plan.n_byte_out += task.n_byte_out;
     plan.tensors.push_back(std::move(task));

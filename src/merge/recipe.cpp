@@ -106,6 +106,15 @@ std::vector<MethodInfo> build_table() {
     table.push_back(info);
   }
   {
+    MethodInfo info = make_info(Method::regmean, "regmean",
+                                "per linear layer, the least-squares merge of the outputs (Gram matrices of its inputs)");
+    info.n_model_min = 2;
+    info.parameters = {{"weight", true, "1.0", "w_i, for the tensors merged by a weighted mean (no Gram matrix)"},
+                       {"alpha", false, "1.0", "scale of the Gram matrices' off-diagonal entries"}};
+    info.routing_dataset = "expert";
+    table.push_back(info);
+  }
+  {
     MethodInfo info = make_info(Method::passthrough, "passthrough", "copy one model (times scale)");
     info.n_model_max = 1;
     info.parameters = {{"scale", true, "1.0", "factor applied to every tensor"}};
@@ -130,7 +139,7 @@ std::vector<MethodInfo> build_table() {
 
 // Parameters moerge knows; any other name in a recipe is an error.
 const std::set<std::string, std::less<>> kModelParameters{"weight", "density", "gamma", "epsilon", "scale"};
-const std::set<std::string, std::less<>> kGlobalParameters{"normalize", "rescale", "lambda", "rank",
+const std::set<std::string, std::less<>> kGlobalParameters{"normalize", "rescale", "lambda", "rank", "alpha",
                                                            "int8_mask", "t",           "filter_wise"};
 const std::set<std::string, std::less<>> kTopKeys{
     "models", "merge_method", "base_model", "parameters", "dtype", "out_dtype", "tokenizer_source",
@@ -379,8 +388,6 @@ Recipe parse_recipe_text(const std::string& text, const fs::path& label) {
 
   if (!root["merge_method"]) parser.fail("merge_method", "is missing");
   const std::string method_name = parser.scalar_text(root["merge_method"], "merge_method");
-  if (method_name == "regmean")
-    parser.fail("merge_method", "'regmean' is not supported by `moerge merge` yet (see docs/merge.md)");
   const auto method = method_from_name(method_name);
   if (!method) {
     std::string known;

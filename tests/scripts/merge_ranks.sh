@@ -40,6 +40,12 @@ for idx, name in enumerate(["ft0", "ft1", "ft_nan"]):
         model["model.layers.1.mlp.down_proj.weight"][20, 3] = np.nan
     save(os.path.join(work, name, "model.safetensors"), model)
     save(os.path.join(work, name, "fisher.safetensors"), {k: rng.uniform(0.01, 2, v.shape).astype(np.float32) for k, v in base.items()})
+    grams = {}
+    for k, v in base.items():
+        if v.ndim == 2 and k.endswith("_proj.weight"):
+            x = rng.normal(0, 1, (2 * v.shape[1], v.shape[1]))
+            grams[k] = (x.T @ x / x.shape[0]).astype(np.float32)
+    save(os.path.join(work, name, "regmean_gram.safetensors"), grams)
     open(os.path.join(work, name, "config.json"), "w").write(config)
 PY
 
@@ -117,6 +123,9 @@ parameters: {filter_wise: true}"
   [fisher]="$two
 merge_method: fisher
 parameters: {normalize: true}"
+  [regmean]="$two
+merge_method: regmean
+parameters: {alpha: 0.8}"
   [passthrough]="models:
   - model: $FT1
 merge_method: passthrough

@@ -410,6 +410,9 @@ def run_recipe(recipe_path, out_path):
         save_f32_safetensors(out_path, out)
         return
     norms = None
+    grams = None
+    if method == "regmean":
+        grams = [load_safetensors(os.path.join(e["model"], "regmean_gram.safetensors")) for e in merged]
     if method == "fisher":
         fishers = [load_safetensors(os.path.join(e["model"], "fisher.safetensors")) for e in merged]
         if bool(params.get("normalize", False)):
@@ -438,6 +441,11 @@ def run_recipe(recipe_path, out_path):
         elif method == "fisher":
             coefficients = weights if norms is None else [w / n for w, n in zip(weights, norms)]
             out[name] = fisher(thetas, [f[name] for f in fishers], coefficients, 1e-6)
+        elif method == "regmean" and name in grams[0]:
+            out[name] = regmean(thetas, [g[name] for g in grams], float(params.get("alpha", 1.0)))
+        elif method == "regmean":  # no Gram matrix: the weighted mean
+            total = sum(w * t.astype(np.float64) for w, t in zip(weights, thetas))
+            out[name] = (total / sum(weights)).astype(np.float32)
         elif method == "passthrough":
             scale = model_param(merged[0], "scale", 1.0)
             out[name] = (thetas[0].astype(np.float64) * scale).astype(np.float32)

@@ -25,6 +25,7 @@ struct PlanInput {
   std::optional<io::HfModel> model;        // hf_model
   std::optional<io::PeftAdapter> adapter;  // peft_adapter
   std::optional<io::TensorSet> fisher;     // <dir>/fisher.safetensors (method fisher)
+  std::optional<io::TensorSet> gram;       // <dir>/regmean_gram.safetensors (method regmean)
   std::map<std::string, std::size_t> lora_of_weight;  // "<module>.weight" -> index into adapter->modules
 };
 
@@ -44,6 +45,8 @@ struct TensorTask {
   double lambda = 1.0;
   double t = 0;  // slerp
   bool filter_wise = false;
+  bool regmean = false;       // regmean: a linear weight with Gram matrices (else a weighted mean)
+  double regmean_alpha = 1.0;
   std::size_t shard = 0;         // index into MergePlan::shards
   std::uint64_t file_offset = 0; // absolute byte offset of its data in the shard file
   std::uint64_t n_byte_out = 0;

@@ -28,6 +28,7 @@ enum class Method {
   slerp,
   model_stock,
   fisher,
+  regmean,
   passthrough,
   lora_cat,  // LoRA adapters in, one PEFT adapter out (merge/adapter_merge.hpp)
   lora_svd,
