@@ -64,34 +64,56 @@ demo() {
   build release moerge_cli
   local bin="$ROOT/build/release/bin/moerge"
   local out="$ROOT/demo-out"
+  local zoo="$ROOT/data/zoo"
+  local mpi=(mpirun --oversubscribe -np 2)
   rm -rf "$out" && mkdir -p "$out"
-  local data="$ROOT/tests/data/tiny"
-  say "moerge $("$bin" --version | cut -d' ' -f2): an expert library from the bundled test model and adapters"
-  "$bin" library init "$out/lib" --base "$data/base"
-  say "importing the two LoRA adapters and a bf16 full fine-tune on 2 MPI ranks"
-  mpirun --oversubscribe -np 2 "$bin" library import "$out/lib" \
-    "$data/adapters/lora_a" "$data/adapters/lora_b" "$data/full_bf16"
+  say "moerge $("$bin" --version | cut -d' ' -f2) on the bundled expert zoo (data/zoo/README.md): a byte-level Llama base,"
+  say "14 domain LoRA experts and 8 full fine-tunes trained on Debian's own text"
+
+  say "1. an HDF5 expert library: the base, 3 LoRA experts and 3 full fine-tunes, imported on 2 MPI ranks"
+  "$bin" library init "$out/lib" --base "$zoo/base"
+  "${mpi[@]}" "$bin" library import "$out/lib" "$zoo/experts/lora/cmake" "$zoo/experts/lora/licences" "$zoo/experts/lora/perl"
+  for domain in cmake licences perl; do
+    "$bin" library import "$out/lib" "$zoo/experts/full/$domain" --name "full_$domain" --tag "domain=$domain"
+  done
   "$bin" library list "$out/lib"
-  say "verifying every checksum"
   "$bin" library verify "$out/lib"
-  say "exporting lora_b back to a PEFT directory"
-  "$bin" library export "$out/lib" lora_b "$out/lora_b_export"
-  ls -l "$out/lora_b_export"
-  say "merging the bf16 fine-tune and lora_b into the base with TIES on 2 MPI ranks"
-  cat > "$out/ties.yml" <<RECIPE
-merge_method: ties
-base_model: $data/base
+
+  say "2. merging the three full fine-tunes on 2 MPI ranks (mergekit recipes): a model soup and TIES"
+  cat > "$out/soup.yml" <<RECIPE
+merge_method: linear
 models:
-  - model: $data/full_bf16
-    parameters: {weight: 1.0, density: 0.5}
-  - model: $data/adapters/lora_b
-    parameters: {weight: 0.5, density: 0.3}
-parameters: {lambda: 1.0}
+  - {model: $zoo/experts/full/cmake, parameters: {weight: 1.0}}
+  - {model: $zoo/experts/full/licences, parameters: {weight: 1.0}}
+  - {model: $zoo/experts/full/perl, parameters: {weight: 1.0}}
 dtype: float32
 RECIPE
-  mpirun --oversubscribe -np 2 "$bin" merge "$out/ties.yml" "$out/merged_ties"
-  ls -l "$out/merged_ties"
-  say "demo done: library in $out/lib"
+  cat > "$out/ties.yml" <<RECIPE
+merge_method: ties
+base_model: $zoo/base
+models:
+  - {model: $zoo/experts/full/cmake, parameters: {weight: 1.0, density: 0.5}}
+  - {model: $zoo/experts/full/licences, parameters: {weight: 1.0, density: 0.5}}
+  - {model: $zoo/experts/full/perl, parameters: {weight: 1.0, density: 0.5}}
+dtype: float32
+RECIPE
+  "${mpi[@]}" "$bin" merge "$out/soup.yml" "$out/merged_soup"
+  "${mpi[@]}" "$bin" merge "$out/ties.yml" "$out/merged_ties"
+
+  say "3. bits per byte on the three domains' test texts (lower is better): base, the merges, one expert"
+  local domains=(--domain "cmake=$zoo/eval/cmake/test" --domain "licences=$zoo/eval/licences/test"
+                 --domain "perl=$zoo/eval/perl/test")
+  "${mpi[@]}" "$bin" eval --model "$zoo/base" "${domains[@]}" --system-name base --output "$out/eval_base.csv"
+  "${mpi[@]}" "$bin" eval --model "$out/merged_soup" "${domains[@]}" --system-name soup --output "$out/eval_soup.csv"
+  "${mpi[@]}" "$bin" eval --model "$out/merged_ties" "${domains[@]}" --system-name ties --output "$out/eval_ties.csv"
+  "${mpi[@]}" "$bin" eval --model "$zoo/base" --expert "$zoo/experts/full/cmake" "${domains[@]}" \
+    --output "$out/eval_full_cmake.csv"
+
+  say "4. generating with the base and with the cmake LoRA expert applied unmerged (greedy)"
+  "$bin" generate --model "$zoo/base" --prompt "cmake_minimum_required(VERSION" --max-new-tokens 60
+  "$bin" generate --model "$zoo/base" --expert "$zoo/experts/lora/cmake" --prompt "cmake_minimum_required(VERSION" \
+    --max-new-tokens 60
+  say "demo done: library in $out/lib, merges in $out/merged_{soup,ties}, figures in $out/eval_*.csv"
 }
 
 run_tests() {
