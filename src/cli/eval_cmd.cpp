@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,6 +20,11 @@
 #include "moerge/eval/results.hpp"
 #include "moerge/eval/system.hpp"
 #include "moerge/model/lora.hpp"
+#include "moerge/route/hooks.hpp"
+#include "moerge/route/routers.hpp"
+#include "moerge/route/sequence.hpp"
+#include "moerge/route/stats.hpp"
+#include "moerge/route/task.hpp"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -27,9 +33,13 @@ namespace moerge::cli {
 
 namespace {
 
+enum class Granularity : std::uint8_t { token, sequence, task };
+
 struct RouterChoice {
   std::string name;
   int top_k = 0;  // 0: the router's default
+  std::optional<Granularity> granularity;
+  std::optional<route::Aggregation> aggregation;
 };
 
 struct EvalConfig {
@@ -38,6 +48,9 @@ struct EvalConfig {
   std::optional<std::string> system_name;
   std::optional<RouterChoice> router;
   std::vector<eval::DomainSpec> domains;
+  std::optional<fs::path> domains_json;
+  std::map<std::string, fs::path> expert_data;  // --expert-data NAME=DIR
+  std::map<std::string, fs::path> fewshot;      // --fewshot NAME=DIR
   int context = 0;  // 0: the model's max_position_embeddings
   int n_window_batch = 16;
   std::optional<fs::path> output;
@@ -45,8 +58,9 @@ struct EvalConfig {
 };
 
 constexpr const char* kUsage =
-    "eval --model DIR [--expert DIR]... [--router NAME [--top-k K]] (--domain NAME=DIR... | --domains-json "
-    "FILE) "
+    "eval --model DIR [--expert DIR]... [--router NAME [--top-k K] [--granularity token|sequence|task] "
+    "[--aggregate output|parameter] [--expert-data NAME=DIR]... [--fewshot NAME=DIR]...] (--domain NAME=DIR... | "
+    "--domains-json FILE) "
     "[--split-label in_distribution|held_out] [--split test|validation] [--context L] [--batch N] "
     "[--system-name NAME] [--output FILE.csv] [--quiet]";
 
@@ -61,6 +75,8 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
   std::string model;
   std::vector<std::string> experts;
   std::vector<std::string> domain_args;
+  std::vector<std::string> expert_data_args;
+  std::vector<std::string> fewshot_args;
   std::string split_label(eval::kInDistribution);
   std::string split = "test";
   po::options_description visible("options");
@@ -71,6 +87,16 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
       "fine-tune run as its own model; one expert without --router is evaluated alone")(
       "router", po::value<std::string>(), "route among the experts with this router (docs/methods.md)")(
       "top-k", po::value<int>(), "experts per token or sequence for --router")(
+      "granularity", po::value<std::string>(),
+      "token, sequence or task: checked against the router's own granularity (docs/routing.md)")(
+      "aggregate", po::value<std::string>(),
+      "output (mix the experts' outputs) or parameter (average their parameters: retrieval, learned)")(
+      "expert-data", po::value(&expert_data_args),
+      "NAME=DIR (repeat): a sample of expert NAME's data for centroid, retrieval, cbtm and learned (default "
+      "with --domains-json: the validation texts of the domain named like the expert)")(
+      "fewshot", po::value(&fewshot_args),
+      "NAME=DIR (repeat): the few-shot examples of domain NAME for lorahub (default with --domains-json: its "
+      "fewshot texts)")(
       "domain", po::value(&domain_args),
       "NAME=DIR (repeat): every file under DIR is one document (a file given as DIR is the only one)")(
       "domains-json", po::value<std::string>(), "the domains of a zoo domains.json (data/zoo/domains.json)")(
@@ -112,8 +138,17 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
   eval::check_split_label(split_label);
   if (split != "test" && split != "validation")
     throw ConfigError(fmt::format("--split '{}' is not one of test, validation", split));
-  if (values.count("domains-json"))
-    config.domains = eval::read_domains_json(values["domains-json"].as<std::string>(), split);
+  if (values.count("domains-json")) {
+    config.domains_json = fs::path(values["domains-json"].as<std::string>());
+    config.domains = eval::read_domains_json(*config.domains_json, split);
+  }
+  for (const auto& [args_of, target] : {std::pair{&expert_data_args, &config.expert_data},
+                                        std::pair{&fewshot_args, &config.fewshot}})
+    for (const std::string& text : *args_of) {
+      const eval::DomainSpec spec = eval::parse_domain_arg(text, eval::kInDistribution);
+      if (!target->emplace(spec.name, spec.dir).second)
+        throw ConfigError(fmt::format("'{}' is given twice ({})", spec.name, text));
+    }
   for (const std::string& text : domain_args)
     config.domains.push_back(eval::parse_domain_arg(text, split_label));
   if (config.domains.empty())
@@ -131,14 +166,36 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
   if (config.n_window_batch <= 0)
     throw ConfigError(fmt::format("--batch {} must be a positive number of windows", config.n_window_batch));
   if (values.count("router")) {
-    config.router = RouterChoice{.name = values["router"].as<std::string>()};
+    config.router.emplace();
+    config.router->name = values["router"].as<std::string>();
     if (values.count("top-k")) {
       config.router->top_k = values["top-k"].as<int>();
       if (config.router->top_k <= 0)
         throw ConfigError(fmt::format("--top-k {} must be positive", config.router->top_k));
     }
-  } else if (values.count("top-k")) {
-    throw ConfigError("--top-k needs --router");
+    if (values.count("granularity")) {
+      const std::string text = values["granularity"].as<std::string>();
+      if (text == "token")
+        config.router->granularity = Granularity::token;
+      else if (text == "sequence")
+        config.router->granularity = Granularity::sequence;
+      else if (text == "task")
+        config.router->granularity = Granularity::task;
+      else
+        throw ConfigError(fmt::format("--granularity '{}' is not one of token, sequence, task", text));
+    }
+    if (values.count("aggregate")) {
+      const std::string text = values["aggregate"].as<std::string>();
+      if (text == "output")
+        config.router->aggregation = route::Aggregation::output;
+      else if (text == "parameter")
+        config.router->aggregation = route::Aggregation::parameter;
+      else
+        throw ConfigError(fmt::format("--aggregate '{}' is not one of output, parameter", text));
+    }
+  } else {
+    for (const char* name : {"top-k", "granularity", "aggregate", "expert-data", "fewshot"})
+      if (values.count(name)) throw ConfigError(fmt::format("--{} needs --router", name));
   }
   if (config.router && config.experts.empty())
     throw ConfigError("--router needs experts to route among (--expert DIR)");
@@ -157,18 +214,257 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
   return config;
 }
 
-/// The dispatch point of --router: the hook that routes among the pool's experts at every module
-/// (token- and module-level routers), given to the base's forward pass with the pool's LoRA set.
-/// The routers of docs/methods.md are implemented in src/route.
-std::unique_ptr<model::ModuleHook> make_router(const RouterChoice& choice, const eval::ExpertPool& /*pool*/) {
-  throw ConfigError(
-      fmt::format("--router '{}': this build of moerge has no router of that name", choice.name));
+/// A router's place in the taxonomy the CLI checks: its granularity, its default aggregation and
+/// top-k, and whether it also averages parameters.
+struct RouterShape {
+  Granularity granularity = Granularity::token;
+  route::Aggregation aggregation = route::Aggregation::output;
+  bool parameter_too = false;  // --aggregate parameter is also available
+  int default_top_k = 0;       // 0: dense (or not applicable)
+};
+
+std::optional<RouterShape> router_shape(std::string_view name) {
+  using route::Aggregation;
+  if (name == "uniform_merge") return RouterShape{Granularity::task, Aggregation::parameter, false, 0};
+  if (name == "oracle") return RouterShape{Granularity::task, Aggregation::output, true, 1};
+  if (name == "lorahub") return RouterShape{Granularity::task, Aggregation::parameter, false, 0};
+  if (name == "arrow") return RouterShape{Granularity::token, Aggregation::output, false, 4};
+  if (name == "phatgoose") return RouterShape{Granularity::token, Aggregation::output, false, 2};
+  if (name == "centroid") return RouterShape{Granularity::token, Aggregation::output, false, 0};
+  if (name == "retrieval") return RouterShape{Granularity::sequence, Aggregation::output, true, 3};
+  if (name == "cbtm") return RouterShape{Granularity::sequence, Aggregation::output, false, 2};
+  if (name == "learned") return RouterShape{Granularity::sequence, Aggregation::output, true, 0};
+  return std::nullopt;
+}
+
+std::string_view granularity_name(Granularity granularity) {
+  switch (granularity) {
+    case Granularity::token: return "token";
+    case Granularity::sequence: return "sequence";
+    case Granularity::task: return "task";
+  }
+  return "?";
+}
+
+/// A routed system: one scorer for every domain (token- and sequence-level routers, the uniform
+/// merge) or one per domain (oracle: the domain's expert; lorahub: weights searched on the
+/// domain's few-shot examples). Every input a router needs is checked at construction, before any
+/// scoring.
+class RoutedSystem {
+ public:
+  RoutedSystem(const EvalConfig& config, const eval::ExpertPool& pool) : config_(config), pool_(pool) {
+    const RouterChoice& choice = *config.router;
+    const auto shape = router_shape(choice.name);
+    if (!shape || !route::router_info(choice.name)) {
+      std::string known;
+      for (const route::RouterInfo& info : route::router_table())
+        known += fmt::format("{}{}", known.empty() ? "" : ", ", info.name);
+      throw ConfigError(fmt::format("--router '{}': no router of that name (routers: {})", choice.name, known));
+    }
+    shape_ = *shape;
+    if (!pool.full.empty())
+      throw ConfigError(fmt::format("--router {}: '{}' is a full fine-tune; routers route among LoRA adapters",
+                                    choice.name, pool.full.front().name));
+    route::check_router_experts(pool.lora);
+    if (choice.granularity && *choice.granularity != shape_.granularity)
+      throw ConfigError(fmt::format("--router {} routes per {}: --granularity {} is not available for it",
+                                    choice.name, granularity_name(shape_.granularity),
+                                    granularity_name(*choice.granularity)));
+    aggregation_ = choice.aggregation.value_or(shape_.aggregation);
+    if (aggregation_ != shape_.aggregation && !shape_.parameter_too)
+      throw ConfigError(fmt::format("--router {} aggregates by {} only", choice.name,
+                                    shape_.aggregation == route::Aggregation::output ? "output" : "parameter"));
+    top_k_ = choice.top_k > 0 ? choice.top_k : shape_.default_top_k;
+    if (choice.top_k > 0 && (choice.name == "uniform_merge" || choice.name == "oracle" || choice.name == "lorahub"))
+      throw ConfigError(fmt::format("--router {} uses every expert or one: --top-k does not apply", choice.name));
+    const std::string& name = choice.name;
+    if (name == "oracle") {
+      for (const eval::DomainSpec& domain : config.domains)
+        if (!expert_index(domain.name))
+          throw InputError(fmt::format(
+              "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with "
+              "the expert named like it; experts: {})",
+              domain.name, expert_list()));
+    } else if (name == "phatgoose") {
+      std::vector<fs::path> dirs;
+      for (int expert_idx = 0; expert_idx < pool.lora.n_expert(); ++expert_idx)
+        dirs.push_back(adapter_dir(pool.lora.expert(expert_idx).name));
+      vectors_ = route::read_phatgoose_gates(pool.lora, dirs);
+    } else if (name == "arrow") {
+      vectors_ = route::arrow_prototypes(pool.lora);
+    } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
+      read_samples();
+    } else if (name == "lorahub") {
+      read_fewshot();
+    }
+  }
+
+  /// Builds what depends on the evaluation's window length (statistics of the samples).
+  void prepare(int context) {
+    context_ = context;
+    const std::string& name = config_.router->name;
+    route::TokenRouterOptions token_options;
+    token_options.top_k = top_k_;
+    if (name == "uniform_merge") {
+      const std::vector<float> weights(static_cast<std::size_t>(pool_.lora.n_expert()),
+                                       1.0f / static_cast<float>(pool_.lora.n_expert()));
+      merged_ = model::merge_dense(pool_.base, pool_.lora, weights);
+      scorer_ = std::make_unique<eval::ModelScorer>(*merged_);
+    } else if (name == "arrow" || name == "phatgoose") {
+      hook_ = std::make_unique<route::TokenRouterHook>(
+          name == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose, std::move(vectors_),
+          token_options);
+    } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
+      route::SampleStats stats =
+          route::compute_sample_stats(pool_.base, pool_.lora, samples_, context, config_.n_window_batch);
+      if (name == "centroid") {
+        hook_ = std::make_unique<route::TokenRouterHook>(route::TokenRouterKind::centroid, std::move(stats.centroids),
+                                                         token_options);
+      } else {
+        std::optional<route::LinearRouter> router;
+        if (name == "learned")
+          router = route::train_linear_router(stats.features, stats.labels, pool_.lora.n_expert());
+        const route::SequenceRouterKind kind = name == "retrieval" ? route::SequenceRouterKind::retrieval
+                                               : name == "cbtm"    ? route::SequenceRouterKind::cbtm
+                                                                   : route::SequenceRouterKind::learned;
+        scorer_ = std::make_unique<route::SequenceRoutedScorer>(
+            pool_.base, pool_.lora, std::move(stats.embeddings), std::move(router),
+            route::SequenceRouterOptions{.kind = kind, .top_k = top_k_, .aggregation = aggregation_, .context = context});
+      }
+    }
+    if (hook_)
+      scorer_ = std::make_unique<eval::ModelScorer>(pool_.base,
+                                                    model::ForwardOptions{.hook = hook_.get(), .experts = &pool_.lora});
+  }
+
+  eval::Scorer& scorer_for(const eval::DomainSpec& domain) {
+    const std::string& name = config_.router->name;
+    if (name == "oracle") {
+      domain_hook_ = std::make_unique<model::SingleExpertHook>(*expert_index(domain.name));
+      domain_scorer_ = std::make_unique<eval::ModelScorer>(
+          pool_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = &pool_.lora});
+      return *domain_scorer_;
+    }
+    if (name == "lorahub") {
+      const auto& examples = fewshot_.at(domain.name);
+      route::LorahubTask task = route::lorahub_task(pool_.base, pool_.lora, examples, context_, route::LorahubOptions{},
+                                                    "lorahub_" + domain.name);
+      std::string weights;
+      for (Eigen::Index expert_idx = 0; expert_idx < task.search.weights.size(); ++expert_idx)
+        weights += fmt::format(" {}={:.3f}", pool_.lora.expert(static_cast<int>(expert_idx)).name,
+                               task.search.weights(expert_idx));
+      if (!config_.quiet)
+        log::info("lorahub {}: {} evaluations, few-shot objective {:.4f} (bits per byte {:.4f}), weights{}",
+                  domain.name, task.search.n_eval, task.search.objective, task.search.loss, weights);
+      domain_set_ = std::make_unique<model::LoraSet>(pool_.base.config());
+      domain_set_->add(std::move(task.combined));
+      domain_hook_ = std::make_unique<model::SingleExpertHook>(0);
+      domain_scorer_ = std::make_unique<eval::ModelScorer>(
+          pool_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = domain_set_.get()});
+      return *domain_scorer_;
+    }
+    return *scorer_;
+  }
+
+  int top_k() const { return top_k_; }
+  route::Aggregation aggregation() const { return aggregation_; }
+
+ private:
+  std::optional<int> expert_index(const std::string& name) const {
+    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx)
+      if (pool_.lora.expert(expert_idx).name == name) return expert_idx;
+    return std::nullopt;
+  }
+
+  std::string expert_list() const {
+    std::string out;
+    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx)
+      out += fmt::format("{}{}", expert_idx == 0 ? "" : ", ", pool_.lora.expert(expert_idx).name);
+    return out;
+  }
+
+  fs::path adapter_dir(const std::string& name) const {
+    for (const fs::path& dir : config_.experts)
+      if (eval::expert_name(dir) == name) return dir;
+    throw Error(fmt::format("expert '{}' has no directory among --expert", name));
+  }
+
+  /// The directory of `kind` ("validation", "fewshot") of domain `name` in --domains-json.
+  std::optional<fs::path> domains_json_dir(const std::string& name, std::string_view kind) const {
+    if (!config_.domains_json) return std::nullopt;
+    for (const eval::DomainSpec& spec : eval::read_domains_json(*config_.domains_json, kind))
+      if (spec.name == name) return spec.dir;
+    return std::nullopt;
+  }
+
+  void read_samples() {
+    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx) {
+      const std::string& expert = pool_.lora.expert(expert_idx).name;
+      std::optional<fs::path> dir;
+      if (const auto given = config_.expert_data.find(expert); given != config_.expert_data.end())
+        dir = given->second;
+      else
+        dir = domains_json_dir(expert, "validation");
+      if (!dir)
+        throw InputError(fmt::format(
+            "--router {}: no data sample for expert '{}' (its centroids and sequence embedding are computed from "
+            "one): give --expert-data {}=DIR, or --domains-json with a domain named '{}' (its validation texts "
+            "are used)",
+            config_.router->name, expert, expert, expert));
+      samples_.push_back(eval::read_documents(*dir));
+    }
+  }
+
+  void read_fewshot() {
+    for (const eval::DomainSpec& domain : config_.domains) {
+      std::optional<fs::path> dir;
+      if (const auto given = config_.fewshot.find(domain.name); given != config_.fewshot.end())
+        dir = given->second;
+      else
+        dir = domains_json_dir(domain.name, "fewshot");
+      if (!dir)
+        throw InputError(fmt::format(
+            "--router lorahub: no few-shot examples for domain '{}': give --fewshot {}=DIR, or --domains-json "
+            "with an eval_dirs.fewshot entry for it",
+            domain.name, domain.name));
+      fewshot_.emplace(domain.name, eval::read_documents(*dir));
+    }
+  }
+
+  const EvalConfig& config_;
+  const eval::ExpertPool& pool_;
+  RouterShape shape_;
+  route::Aggregation aggregation_ = route::Aggregation::output;
+  int top_k_ = 0;
+  int context_ = 0;
+  route::ModuleVectors vectors_;                      // arrow prototypes or phatgoose gates
+  std::vector<std::vector<eval::Document>> samples_;  // per expert
+  std::map<std::string, std::vector<eval::Document>> fewshot_;
+  std::optional<model::LlamaModel> merged_;
+  std::unique_ptr<model::ModuleHook> hook_;
+  std::unique_ptr<eval::Scorer> scorer_;
+  std::unique_ptr<model::SingleExpertHook> domain_hook_;
+  std::unique_ptr<model::LoraSet> domain_set_;
+  std::unique_ptr<eval::Scorer> domain_scorer_;
+};
+
+/// The dispatch point of --router (docs/routing.md).
+std::unique_ptr<RoutedSystem> make_router(const EvalConfig& config, const eval::ExpertPool& pool) {
+  return std::make_unique<RoutedSystem>(config, pool);
 }
 
 std::string default_system_name(const EvalConfig& config, const eval::ExpertPool& pool) {
-  if (config.router)
-    return config.router->top_k > 0 ? fmt::format("{}_top{}", config.router->name, config.router->top_k)
-                                    : config.router->name;
+  if (config.router) {
+    const RouterChoice& choice = *config.router;
+    const auto shape = router_shape(choice.name);
+    const int top_k = choice.top_k > 0 ? choice.top_k : (shape ? shape->default_top_k : 0);
+    if (choice.name == "arrow") return fmt::format("arrow_top{}", top_k);
+    std::string name = choice.name;
+    if (choice.top_k > 0 && shape && choice.top_k != shape->default_top_k) name += fmt::format("_top{}", top_k);
+    if (choice.aggregation && shape && *choice.aggregation != shape->aggregation)
+      name += *choice.aggregation == route::Aggregation::parameter ? "_parameter" : "_output";
+    return name;
+  }
   if (!pool.full.empty()) return "full_" + pool.full.front().name;
   if (pool.lora.n_expert() == 1) return "lora_" + pool.lora.expert(0).name;
   return eval::expert_name(config.model);
@@ -192,12 +488,10 @@ int run_eval(const std::vector<std::string>& args) {
     documents.push_back(eval::read_documents(domain.dir));
 
   model::SingleExpertHook single_expert(0);
-  std::unique_ptr<model::ModuleHook> router;
+  std::unique_ptr<RoutedSystem> routed;
   std::unique_ptr<eval::Scorer> scorer;
   if (config->router) {
-    router = make_router(*config->router, pool);
-    scorer = std::make_unique<eval::ModelScorer>(
-        pool.base, model::ForwardOptions{.hook = router.get(), .experts = &pool.lora});
+    routed = make_router(*config, pool);
   } else if (!pool.full.empty()) {
     scorer = std::make_unique<eval::ModelScorer>(pool.full.front().model);
   } else if (pool.lora.n_expert() == 1) {
@@ -207,17 +501,19 @@ int run_eval(const std::vector<std::string>& args) {
     scorer = std::make_unique<eval::ModelScorer>(pool.base);
   }
   const std::string system = config->system_name.value_or(default_system_name(*config, pool));
-  eval::EvalOptions options{.context = config->context > 0 ? config->context : scorer->n_ctx(),
+  const int n_ctx = pool.base.config().n_ctx;
+  eval::EvalOptions options{.context = config->context > 0 ? config->context : n_ctx,
                             .n_window_batch = config->n_window_batch,
                             .quiet = config->quiet};
-  if (options.context > scorer->n_ctx() && comm.is_root())
-    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context,
-              scorer->n_ctx());
+  if (options.context > n_ctx && comm.is_root())
+    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
+  if (routed) routed->prepare(options.context);
 
   std::vector<eval::EvalRow> rows;
   for (std::size_t domain_idx = 0; domain_idx < config->domains.size(); ++domain_idx) {
+    eval::Scorer& domain_scorer = routed ? routed->scorer_for(config->domains[domain_idx]) : *scorer;
     const eval::DomainScore score =
-        eval::score_domain(*scorer, config->domains[domain_idx], documents[domain_idx], options, comm);
+        eval::score_domain(domain_scorer, config->domains[domain_idx], documents[domain_idx], options, comm);
     rows.push_back(eval::EvalRow{.system = system,
                                  .domain = score.domain,
                                  .split = score.split,

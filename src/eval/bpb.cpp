@@ -201,6 +201,9 @@ DomainScore score_domain(Scorer& scorer, const DomainSpec& domain, std::span<con
         sequence.push_back(static_cast<unsigned char>(bytes[static_cast<std::size_t>(byte_idx)]));
       batch.add(sequence);
     }
+    scorer.prepare_batch(std::span<const Window>(windows).subspan(static_cast<std::size_t>(first),
+                                                                  static_cast<std::size_t>(last - first)),
+                         documents);
     const model::Matrix log_probs = scorer.log_probs(batch);
     if (log_probs.rows() != batch.n_row() || log_probs.cols() < 256)
       throw Error(fmt::format("eval {}: the scorer returned [{}, {}] log-probabilities for {} rows",

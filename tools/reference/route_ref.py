@@ -12,6 +12,10 @@ from moerge's C++, and computed the direct way wherever the C++ takes a shortcut
 Everything is computed in float64 from the float32 inputs. Ties in top-k go to the lower expert
 index (numpy's stable argsort of the negated scores).
 
+Zoo cases (kind "zoo_token"): the experts' vectors are read here from the adapters' own files
+(adapter_model.safetensors, adapter_config.json, phatgoose_gates.safetensors) with a small
+safetensors reader of its own, so the C++ loaders are checked too.
+
 Usage:
   route_ref.py run CASE_DIR...   for each CASE_DIR: read CASE_DIR/case.json and the .npy inputs it
                                  names, write the .npy outputs (float32 unless stated) into CASE_DIR
@@ -182,6 +186,63 @@ def train_linear_router(x, labels, n_expert, l2, n_step, learning_rate, standard
 
 
 # ---------------------------------------------------------------------------------------------
+# Adapters on disk (zoo cases)
+# ---------------------------------------------------------------------------------------------
+def read_safetensors(path):
+    """{name: float64 array} of a safetensors file of F32 / F16 / BF16 tensors."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n_header = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n_header])
+    data = raw[8 + n_header:]
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        chunk = data[begin:end]
+        if entry["dtype"] == "F32":
+            values = np.frombuffer(chunk, dtype="<f4")
+        elif entry["dtype"] == "F16":
+            values = np.frombuffer(chunk, dtype="<f2")
+        elif entry["dtype"] == "BF16":
+            values = (np.frombuffer(chunk, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+        else:
+            raise SystemExit(f"route_ref.py: {path}: tensor {name} has dtype {entry['dtype']}")
+        out[name] = values.astype(np.float64).reshape(entry["shape"])
+    return out
+
+
+def adapter_factors(adapter_dir, module):
+    """(A [r, d_in], B [d_out, r], scale) of one module of a PEFT adapter directory."""
+    with open(os.path.join(adapter_dir, "adapter_config.json")) as f:
+        config = json.load(f)
+    tensors = read_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"))
+    a = tensors[f"base_model.model.{module}.lora_A.weight"]
+    b = tensors[f"base_model.model.{module}.lora_B.weight"]
+    r = a.shape[0]
+    scale = config["lora_alpha"] / (np.sqrt(r) if config.get("use_rslora") else r)
+    return a, b, scale
+
+
+def zoo_token_weights(case, load):
+    """Per-row expert weights [n_row, n_expert] of a token router at one module of zoo adapters."""
+    x = load(case["input"])
+    module = case["module"]
+    kind = case["router"]
+    if kind == "arrow":
+        prototypes = np.stack([arrow_prototype(*adapter_factors(d, module))[0] for d in case["adapters"]])
+        return arrow_weights(x, prototypes, case["top_k"], case.get("temperature", 1.0))
+    if kind == "phatgoose":
+        gates = np.stack([read_safetensors(os.path.join(d, "phatgoose_gates.safetensors"))[
+            f"base_model.model.{module}.gate"] for d in case["adapters"]])
+        return phatgoose_weights(x, gates, case["top_k"], case.get("eps", 1e-5))
+    if kind == "centroid":
+        return centroid_weights(x, load(case["experts"]), case["top_k"], case.get("temperature"))
+    raise SystemExit(f"route_ref.py: zoo_token: unknown router '{kind}'")
+
+
+# ---------------------------------------------------------------------------------------------
 # Case files
 # ---------------------------------------------------------------------------------------------
 def run_case(case_dir):
@@ -211,6 +272,8 @@ def run_case(case_dir):
     elif kind == "cbtm":
         save(case["out"], cbtm_weights(load(case["input"]), load(case["experts"]), case["top_k"], case["temperature"],
                                        case["normalization"]))
+    elif kind == "zoo_token":
+        save(case["out"], zoo_token_weights(case, load))
     elif kind == "cbtm_mix":
         save(case["out"], cbtm_mix([load(name) for name in case["log_probs"]], case["weights"]))
     elif kind == "lorahub_combine":

@@ -62,6 +62,10 @@ class Scorer {
   virtual ~Scorer() = default;
   /// Natural-log probabilities [n_row, n_vocab] of the token after every row, rows in batch order.
   virtual model::Matrix log_probs(const model::TokenBatch& batch) = 0;
+  /// Called by score_domain before each log_probs with the batch's windows (sequence s of the
+  /// batch is windows[s]) and the domain's documents, for scorers that route a window on the
+  /// bytes before it (docs/routing.md, "Sequence-level routers"). Default: ignored.
+  virtual void prepare_batch(std::span<const Window> /*windows*/, std::span<const Document> /*documents*/) {}
   virtual model::ByteVocab vocab() const = 0;
   /// The context the model was trained for (max_position_embeddings).
   virtual int n_ctx() const = 0;
