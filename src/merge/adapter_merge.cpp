@@ -225,12 +225,14 @@ AdapterMergeSummary merge_and_publish(const Recipe& recipe, const fs::path& out_
 bool is_adapter_method(Method method) { return method == Method::lora_cat || method == Method::lora_svd; }
 
 AdapterMergeSummary run_adapter_merge(const Recipe& recipe, const fs::path& out_dir, const comm::Comm& comm) {
-  std::error_code error;
-  if (fs::exists(out_dir, error))
-    throw ConfigError(fmt::format("{}: already exists (refusing to overwrite)", out_dir.string()));
   AdapterMergeSummary summary;
+  // Only rank 0 looks at out_dir: another rank arriving late would find the published result.
   io::run_agreed(comm, [&] {
-    if (comm.is_root()) summary = merge_and_publish(recipe, out_dir);
+    if (!comm.is_root()) return;
+    std::error_code error;
+    if (fs::exists(out_dir, error))
+      throw ConfigError(fmt::format("{}: already exists (refusing to overwrite)", out_dir.string()));
+    summary = merge_and_publish(recipe, out_dir);
   });
   return summary;
 }
