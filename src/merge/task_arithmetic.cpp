@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cmath>
 #include <string>
 
@@ -59,7 +58,7 @@ bool keep_above_cut(std::span<const float> tau, std::span<float> out, std::uint3
   const std::size_t n = tau.size();
   std::uint32_t tie = 0;
   for (std::size_t idx = 0; idx < n; ++idx) {
-    const std::uint32_t key = std::bit_cast<std::uint32_t>(in[idx]) & 0x7fffffffu;
+    const std::uint32_t key = magnitude_key(in[idx]);
     tie |= static_cast<std::uint32_t>(key == upper_key) | static_cast<std::uint32_t>(key == lower_key);
     const bool keep = (key > upper_key) & (key <= lower_key);
     result[idx] = keep ? rescale_fn(in[idx]) : 0.0f;
