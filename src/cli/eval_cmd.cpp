@@ -3,7 +3,9 @@
 #include <fmt/core.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,12 +21,16 @@
 #include "moerge/eval/bpb.hpp"
 #include "moerge/eval/results.hpp"
 #include "moerge/eval/system.hpp"
+#include "moerge/io/library.hpp"
 #include "moerge/model/lora.hpp"
 #include "moerge/route/hooks.hpp"
 #include "moerge/route/routers.hpp"
 #include "moerge/route/sequence.hpp"
 #include "moerge/route/stats.hpp"
 #include "moerge/route/task.hpp"
+#include "moerge/serve/dispatch.hpp"
+#include "moerge/serve/hosting.hpp"
+#include "moerge/serve/placement.hpp"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -55,6 +61,9 @@ struct EvalConfig {
   int n_window_batch = 16;
   std::optional<fs::path> output;
   bool quiet = false;
+  // Expert-parallel runs (docs/serving.md).
+  std::optional<fs::path> placement;
+  serve::ServeOptions serve;
 };
 
 constexpr const char* kUsage =
@@ -62,7 +71,7 @@ constexpr const char* kUsage =
     "[--aggregate output|parameter] [--expert-data NAME=DIR]... [--fewshot NAME=DIR]...] (--domain NAME=DIR... | "
     "--domains-json FILE) "
     "[--split-label in_distribution|held_out] [--split test|validation] [--context L] [--batch N] "
-    "[--system-name NAME] [--output FILE.csv] [--quiet]";
+    "[--system-name NAME] [--output FILE.csv] [--placement FILE] [--reply-timeout S] [--quiet]";
 
 bool is_plain_name(std::string_view name) {
   return !name.empty() &&
@@ -110,6 +119,14 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
       "system column of the results (default: the model directory's name, lora_<name> / full_<name> for one "
       "expert, "
       "the router's name)")("output,o", po::value<std::string>(), "write the rows to this CSV (atomically)")(
+      "placement", po::value<std::string>(),
+      "expert-parallel runs: a YAML file pinning experts to ranks (NAME: RANK or NAME: [RANKS]; default: "
+      "balanced by bytes; docs/serving.md)")(
+      "reply-timeout", po::value(&config.serve.reply_timeout_s)->default_value(120.0),
+      "expert-parallel runs: seconds without results before the coordinator probes the expert ranks; a rank that "
+      "does not answer ends the job")(
+      "max-message-bytes", po::value(&config.serve.max_message_bytes)->default_value(config.serve.max_message_bytes),
+      "expert-parallel runs: bytes one exchange may move to or from a rank (larger steps go in rounds)")(
       "quiet,q", po::bool_switch(&config.quiet), "no progress output and no table");
   po::variables_map values;
   try {
@@ -211,6 +228,12 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
                                     *config.system_name));
   }
   if (values.count("output")) config.output = fs::path(values["output"].as<std::string>());
+  if (values.count("placement")) config.placement = fs::path(values["placement"].as<std::string>());
+  if (!(config.serve.reply_timeout_s > 0))
+    throw ConfigError(fmt::format("--reply-timeout {} must be a positive number of seconds", config.serve.reply_timeout_s));
+  if (config.serve.max_message_bytes < 1024 || config.serve.max_message_bytes > std::numeric_limits<int>::max())
+    throw ConfigError(fmt::format("--max-message-bytes {} must be within 1024..{}", config.serve.max_message_bytes,
+                                  std::numeric_limits<int>::max()));
   return config;
 }
 
@@ -470,6 +493,131 @@ std::string default_system_name(const EvalConfig& config, const eval::ExpertPool
   return eval::expert_name(config.model);
 }
 
+/// Systems that run expert-parallel (docs/serving.md): LoRA experts applied per token through the
+/// dispatcher, a single expert, the oracle, and the token-level routers whose vectors the hosts
+/// compute (Arrow, PHATGOOSE). Other routers run data-parallel, every rank holding every expert.
+bool runs_expert_parallel(const EvalConfig& config) {
+  if (config.experts.empty()) return false;
+  for (const fs::path& dir : config.experts)
+    if (dir.string().find("/:") != std::string::npos || io::detect_source(dir) != io::SourceKind::peft_adapter)
+      return false;
+  if (!config.router) return config.experts.size() == 1;
+  const std::string& name = config.router->name;
+  return name == "arrow" || name == "phatgoose" || name == "oracle";
+}
+
+std::string expert_parallel_system_name(const EvalConfig& config) {
+  if (config.system_name) return *config.system_name;
+  if (!config.router) return "lora_" + eval::expert_name(config.experts.front());
+  const RouterChoice& choice = *config.router;
+  const RouterShape shape = *router_shape(choice.name);
+  const int top_k = choice.top_k > 0 ? choice.top_k : shape.default_top_k;
+  if (choice.name == "arrow") return fmt::format("arrow_top{}", top_k);
+  if (choice.top_k > 0 && choice.top_k != shape.default_top_k) return fmt::format("{}_top{}", choice.name, top_k);
+  return choice.name;
+}
+
+/// Rank 0 runs the base model and the router and scores every window; the other ranks host the
+/// experts and answer the exchanges. Same figures at any rank count (ctest serve_eval).
+int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
+  std::vector<std::string> names;
+  std::vector<std::uint64_t> n_bytes;
+  for (const fs::path& dir : config.experts) {
+    names.push_back(eval::expert_name(dir));
+    n_bytes.push_back(serve::adapter_bytes(dir));
+  }
+  const std::string system = expert_parallel_system_name(config);
+  if (config.router) {
+    const RouterChoice& choice = *config.router;
+    if (choice.granularity && *choice.granularity != Granularity::token && choice.name != "oracle")
+      throw ConfigError(fmt::format("--router {} routes per token: --granularity {} is not available for it",
+                                    choice.name, granularity_name(*choice.granularity)));
+    if (choice.granularity && *choice.granularity != Granularity::task && choice.name == "oracle")
+      throw ConfigError(fmt::format("--router oracle routes per task: --granularity {} is not available for it",
+                                    granularity_name(*choice.granularity)));
+    if (choice.aggregation && *choice.aggregation != route::Aggregation::output)
+      throw ConfigError(fmt::format("--router {} aggregates by output only when it runs expert-parallel", choice.name));
+    if (choice.name == "oracle" && choice.top_k > 0)
+      throw ConfigError("--router oracle uses every expert or one: --top-k does not apply");
+    if (choice.name == "oracle")
+      for (const eval::DomainSpec& domain : config.domains)
+        if (std::find(names.begin(), names.end(), domain.name) == names.end())
+          throw InputError(fmt::format(
+              "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with the "
+              "expert named like it; experts: {})",
+              domain.name, fmt::join(names, ", ")));
+  }
+  const serve::Placement placement =
+      serve::make_placement(names, n_bytes, comm.size(), config.placement, config.quiet || !comm.is_root());
+
+  // Every rank loads what it needs: the coordinator the base and the documents, the hosts their
+  // experts only. A failure anywhere reaches every rank.
+  std::optional<model::LlamaModel> base;
+  std::vector<std::vector<eval::Document>> documents;
+  model::LoraSet local(model::ModelConfig{});
+  io::run_agreed(comm, [&] {
+    const io::LlamaConfig base_config = io::parse_llama_config(config.model / "config.json");
+    local = serve::load_hosted_experts(placement, comm.rank(), config.experts, base_config, config.model.string());
+    if (comm.rank() == serve::kCoordinator) {
+      base.emplace(model::LlamaModel::load_dir(config.model));
+      for (const eval::DomainSpec& domain : config.domains) documents.push_back(eval::read_documents(domain.dir));
+    }
+  });
+  serve::ExpertDispatcher dispatcher(comm, placement, model::ModelConfig::from_hf(io::parse_llama_config(config.model / "config.json")),
+                                     std::move(local), config.serve, config.quiet);
+  const std::string router = config.router ? config.router->name : std::string();
+  std::vector<model::Matrix> vectors;
+  if (router == "arrow" || router == "phatgoose") {
+    serve::check_router_layout(dispatcher);
+    vectors = router == "arrow" ? serve::gather_arrow_prototypes(dispatcher)
+                                : serve::gather_phatgoose_gates(dispatcher, comm, config.experts);
+  }
+  if (!dispatcher.is_coordinator()) {
+    dispatcher.serve();
+    return 0;
+  }
+
+  const int n_ctx = base->config().n_ctx;
+  eval::EvalOptions options{.context = config.context > 0 ? config.context : n_ctx,
+                            .n_window_batch = config.n_window_batch,
+                            .quiet = config.quiet};
+  if (options.context > n_ctx)
+    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
+  std::unique_ptr<model::ModuleHook> hook;
+  if (router == "arrow" || router == "phatgoose") {
+    route::TokenRouterOptions token_options;
+    token_options.top_k = config.router->top_k > 0 ? config.router->top_k : router_shape(router)->default_top_k;
+    hook = std::make_unique<route::TokenRouterHook>(
+        router == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose, std::move(vectors),
+        token_options);
+  } else if (router.empty()) {
+    hook = std::make_unique<model::SingleExpertHook>(0);
+  }
+  const comm::Comm alone = comm::Comm::self();
+  std::vector<eval::EvalRow> rows;
+  for (std::size_t domain_idx = 0; domain_idx < config.domains.size(); ++domain_idx) {
+    const eval::DomainSpec& domain = config.domains[domain_idx];
+    if (router == "oracle") {
+      const auto found = std::find(names.begin(), names.end(), domain.name);
+      hook = std::make_unique<model::SingleExpertHook>(static_cast<int>(found - names.begin()));
+    }
+    eval::ModelScorer scorer(*base, model::ForwardOptions{.hook = hook.get(), .experts = &dispatcher});
+    const eval::DomainScore score = eval::score_domain(scorer, domain, documents[domain_idx], options, alone);
+    rows.push_back(eval::EvalRow{.system = system,
+                                 .domain = score.domain,
+                                 .split = score.split,
+                                 .n_bytes = score.n_bytes,
+                                 .bits_per_byte = score.bits_per_byte()});
+  }
+  dispatcher.stop();
+  if (!config.quiet) fmt::print("{}", eval::eval_table(rows));
+  if (config.output) {
+    eval::write_eval_csv(*config.output, rows);
+    if (!config.quiet) fmt::print("wrote {} rows to {}\n", rows.size(), config.output->string());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_eval(const std::vector<std::string>& args) {
@@ -480,6 +628,10 @@ int run_eval(const std::vector<std::string>& args) {
       !fs::is_directory(config->output->parent_path()))
     throw InputError(fmt::format("--output {}: the directory {} does not exist", config->output->string(),
                                  config->output->parent_path().string()));
+
+  if (runs_expert_parallel(*config)) return run_eval_expert_parallel(*config, comm);
+  if (config->placement && comm.is_root())
+    log::warn("--placement is not used: this system runs data-parallel (docs/serving.md)");
 
   eval::ExpertPool pool = eval::load_expert_pool(config->model, config->experts);
   // Every domain's documents before any scoring, so a bad directory fails at once.

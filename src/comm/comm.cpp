@@ -114,6 +114,67 @@ void Comm::abort(std::string_view reason, int code) const {
   std::_Exit(code);
 }
 
+Request::~Request() {
+  if (request_ != MPI_REQUEST_NULL) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Request_free(&request_);
+  }
+}
+
+Request::Request(Request&& other) noexcept
+    : request_(std::exchange(other.request_, MPI_REQUEST_NULL)), what_(other.what_) {}
+
+Request& Request::operator=(Request&& other) noexcept {
+  if (this != &other) {
+    if (request_ != MPI_REQUEST_NULL) MPI_Request_free(&request_);
+    request_ = std::exchange(other.request_, MPI_REQUEST_NULL);
+    what_ = other.what_;
+  }
+  return *this;
+}
+
+bool Request::test() {
+  if (request_ == MPI_REQUEST_NULL) return true;
+  int done = 0;
+  check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), what_);
+  return done != 0;
+}
+
+void Request::wait() {
+  if (request_ == MPI_REQUEST_NULL) return;
+  check(MPI_Wait(&request_, MPI_STATUS_IGNORE), what_);
+}
+
+Layout Layout::from_counts(std::span<const std::int64_t> counts, std::string_view what) {
+  constexpr std::int64_t kIntMax = std::numeric_limits<int>::max();
+  Layout layout;
+  layout.counts.reserve(counts.size());
+  layout.displs.reserve(counts.size());
+  std::int64_t offset = 0;
+  for (std::size_t rank = 0; rank < counts.size(); ++rank) {
+    if (counts[rank] < 0 || counts[rank] > kIntMax || offset > kIntMax)
+      throw CommError(fmt::format("{}: {} elements for rank {} at offset {} exceed MPI's int count", what,
+                                  counts[rank], rank, offset));
+    layout.counts.push_back(static_cast<int>(counts[rank]));
+    layout.displs.push_back(static_cast<int>(offset));
+    offset += counts[rank];
+  }
+  return layout;
+}
+
+std::int64_t Layout::total() const {
+  std::int64_t total = 0;
+  for (const int count : counts) total += count;
+  return total;
+}
+
+bool Comm::iprobe(int source, int tag) const {
+  int flag = 0;
+  check(MPI_Iprobe(source, tag, comm_, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
+  return flag != 0;
+}
+
 MpiSession::MpiSession(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);

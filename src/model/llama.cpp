@@ -6,7 +6,10 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
+#include <span>
 
 #include "moerge/core/error.hpp"
 #include "moerge/model/lora.hpp"
@@ -117,20 +120,36 @@ void apply_rope(Matrix& rows, int first_col, int n_head, int d_head,
   }
 }
 
-/// Ask the hook for module `kind`'s decision and add the experts' outputs to `output`.
-void route_module(const ForwardOptions& options, int layer_idx, ModuleKind kind, const Matrix& input,
-                  const BatchLayout& layout, RoutingDecision& decision,
-                  Eigen::Ref<Matrix, 0, Eigen::OuterStride<>> output) {
-  if (options.hook == nullptr) return;
-  const ModuleId module{.layer_idx = layer_idx, .kind = kind};
-  decision.clear();
-  options.hook->at_module(module, input, layout, decision);
-  if (decision.expert_idx.empty()) return;
+/// The modules `kinds` of layer `layer_idx` share `input`: ask the hook for each one's decision,
+/// then let the experts' applier run `base` (the dense product writing every module's base output
+/// into `stacked`) and add the routed experts' outputs to the modules' column blocks.
+void run_modules(const ForwardOptions& options, const ModelConfig& config, int layer_idx,
+                 std::span<const ModuleKind> kinds, const Matrix& input, const BatchLayout& layout,
+                 std::span<RoutingDecision> decisions, Matrix& stacked, const std::function<void()>& base) {
+  if (options.hook == nullptr) {
+    base();
+    return;
+  }
+  std::vector<RoutedModule> routed;
+  routed.reserve(kinds.size());
+  for (std::size_t kind_idx = 0; kind_idx < kinds.size(); ++kind_idx) {
+    const ModuleId module{.layer_idx = layer_idx, .kind = kinds[kind_idx]};
+    RoutingDecision& decision = decisions[kind_idx];
+    decision.clear();
+    options.hook->at_module(module, input, layout, decision);
+    if (decision.expert_idx.empty()) continue;
+    const ModuleSlot slot = module_slot(config, module.kind);  // its column block of `stacked`
+    routed.push_back(RoutedModule{module, &decision, stacked.middleCols(slot.first_row, slot.n_row)});
+  }
+  if (routed.empty()) {
+    base();
+    return;
+  }
   if (options.experts == nullptr)
     throw Error(
         fmt::format("module {}: the hook routed rows to experts, but the forward pass was given no experts",
-                    module.hf_path()));
-  options.experts->apply(module, input, decision, output);
+                    routed.front().module.hf_path()));
+  options.experts->apply(routed, input, base);
 }
 
 }  // namespace
@@ -388,18 +407,18 @@ Matrix LlamaModel::forward(const TokenBatch& batch, const ForwardOptions& option
   Matrix act(n_row, n_ff);                // silu(gate) * up, input of down_proj
   Matrix proj(n_row, d_model);            // o_proj / down_proj output
   Matrix scores;                          // [n query rows, n key positions] of one (sequence, head)
-  RoutingDecision decision;
+  std::array<RoutingDecision, 3> decisions;  // of the modules sharing an input (at most q k v)
+  constexpr std::array kQkv{ModuleKind::q_proj, ModuleKind::k_proj, ModuleKind::v_proj};
+  constexpr std::array kGateUp{ModuleKind::gate_proj, ModuleKind::up_proj};
+  constexpr std::array kOut{ModuleKind::o_proj};
+  constexpr std::array kDown{ModuleKind::down_proj};
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_head));
 
   for (int layer_idx = 0; layer_idx < config.n_layer; ++layer_idx) {
     const LayerWeights& layer = weights_.layers[static_cast<std::size_t>(layer_idx)];
     rms_norm(hidden, layer.attn_norm, config.rms_norm_eps, normed);
-    qkv.noalias() = normed * layer.w_qkv.transpose();
-    for (const ModuleKind kind : {ModuleKind::q_proj, ModuleKind::k_proj, ModuleKind::v_proj}) {
-      const ModuleSlot slot = module_slot(config, kind);
-      route_module(options, layer_idx, kind, normed, layout, decision,
-                   qkv.middleCols(slot.first_row, slot.n_row));
-    }
+    run_modules(options, config, layer_idx, kQkv, normed, layout, decisions, qkv,
+                [&] { qkv.noalias() = normed * layer.w_qkv.transpose(); });
     apply_rope(qkv, 0, config.n_head, d_head, layout.pos_of_row, cos_table, sin_table);
     apply_rope(qkv, d_model, config.n_head_kv, d_head, layout.pos_of_row, cos_table, sin_table);
 
@@ -445,21 +464,17 @@ Matrix LlamaModel::forward(const TokenBatch& batch, const ForwardOptions& option
       }
     }
 
-    proj.noalias() = attn * layer.w_o.transpose();
-    route_module(options, layer_idx, ModuleKind::o_proj, attn, layout, decision, proj);
+    run_modules(options, config, layer_idx, kOut, attn, layout, decisions, proj,
+                [&] { proj.noalias() = attn * layer.w_o.transpose(); });
     hidden += proj;
 
     rms_norm(hidden, layer.ffn_norm, config.rms_norm_eps, normed);
-    gate_up.noalias() = normed * layer.w_gate_up.transpose();
-    for (const ModuleKind kind : {ModuleKind::gate_proj, ModuleKind::up_proj}) {
-      const ModuleSlot slot = module_slot(config, kind);
-      route_module(options, layer_idx, kind, normed, layout, decision,
-                   gate_up.middleCols(slot.first_row, slot.n_row));
-    }
+    run_modules(options, config, layer_idx, kGateUp, normed, layout, decisions, gate_up,
+                [&] { gate_up.noalias() = normed * layer.w_gate_up.transpose(); });
     const auto gate = gate_up.leftCols(n_ff).array();
     act.array() = gate / (1.0f + (-gate).exp()) * gate_up.rightCols(n_ff).array();
-    proj.noalias() = act * layer.w_down.transpose();
-    route_module(options, layer_idx, ModuleKind::down_proj, act, layout, decision, proj);
+    run_modules(options, config, layer_idx, kDown, act, layout, decisions, proj,
+                [&] { proj.noalias() = act * layer.w_down.transpose(); });
     hidden += proj;
   }
 

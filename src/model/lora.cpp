@@ -4,6 +4,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -52,11 +53,14 @@ std::optional<ModuleId> parse_module_path(std::string_view path, int n_layer) {
 }
 
 LoraExpert load_lora_expert(const io::PeftAdapter& adapter, const LlamaModel& base, std::string name) {
+  return load_lora_expert(adapter, base.hf_config(), base.source().string(), std::move(name));
+}
+
+LoraExpert load_lora_expert(const io::PeftAdapter& adapter, const io::LlamaConfig& base_config,
+                            std::string_view base_label, std::string name) {
   const std::string adapter_label = adapter.dir.string();
-  const std::string base_label = base.source().string();
-  io::check_adapter_against_base(adapter, io::llama_tensor_shapes(base.hf_config()), adapter_label,
-                                 base_label);
-  const ModelConfig& config = base.config();
+  io::check_adapter_against_base(adapter, io::llama_tensor_shapes(base_config), adapter_label, base_label);
+  const ModelConfig config = ModelConfig::from_hf(base_config);
   std::vector<std::string> problems;
   for (const io::LoraModule& lora : adapter.modules)
     if (!parse_module_path(lora.module, config.n_layer))
@@ -116,9 +120,17 @@ int LoraSet::add(LoraExpert expert) {
   return n_expert() - 1;
 }
 
-void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision& decision,
-                    Eigen::Ref<Matrix, 0, Eigen::OuterStride<>> output) const {
-  const auto n_row = static_cast<std::size_t>(input.rows());
+bool ExpertRows::takes_every_row(int expert_idx, Eigen::Index n_row_total) const {
+  const auto first = static_cast<std::size_t>(offsets[static_cast<std::size_t>(expert_idx)]);
+  if (n_row(expert_idx) != n_row_total) return false;
+  for (Eigen::Index index = 0; index < n_row_total; ++index)
+    if (rows[first + static_cast<std::size_t>(index)] != index) return false;
+  return true;
+}
+
+ExpertRows group_rows_by_expert(ModuleId module, const RoutingDecision& decision, Eigen::Index n_row_in,
+                                int n_expert) {
+  const auto n_row = static_cast<std::size_t>(n_row_in);
   const std::size_t n_entry = decision.expert_idx.size();
   const auto malformed = [&](const std::string& what) {
     return Error(fmt::format("module {}: malformed routing decision: {}", module.hf_path(), what));
@@ -130,67 +142,79 @@ void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision&
   if (decision.row_offsets.front() != 0 || static_cast<std::size_t>(decision.row_offsets.back()) != n_entry ||
       !std::is_sorted(decision.row_offsets.begin(), decision.row_offsets.end()))
     throw malformed(fmt::format("row offsets must rise from 0 to the {} entries", n_entry));
-  if (output.rows() != input.rows() || output.cols() != config_.d_out(module.kind) ||
-      input.cols() != config_.d_in(module.kind))
-    throw malformed(fmt::format("input [{}, {}] / output [{}, {}] do not fit the module", input.rows(),
-                                input.cols(), output.rows(), output.cols()));
 
   // Counting sort of the entries by expert, rows ascending within each expert.
-  const auto n_expert_total = experts_.size();
-  std::vector<std::int32_t> expert_offsets(n_expert_total + 1, 0);
+  ExpertRows grouped;
+  grouped.offsets.assign(static_cast<std::size_t>(n_expert) + 1, 0);
   for (std::size_t entry_idx = 0; entry_idx < n_entry; ++entry_idx) {
     const std::int32_t expert_idx = decision.expert_idx[entry_idx];
-    if (expert_idx < 0 || static_cast<std::size_t>(expert_idx) >= n_expert_total)
-      throw malformed(
-          fmt::format("expert index {} outside 0..{}", expert_idx, static_cast<int>(n_expert_total) - 1));
+    if (expert_idx < 0 || expert_idx >= n_expert)
+      throw malformed(fmt::format("expert index {} outside 0..{}", expert_idx, n_expert - 1));
     if (!std::isfinite(decision.weight[entry_idx]))
       throw malformed(fmt::format("weight {} of expert {}", decision.weight[entry_idx], expert_idx));
-    ++expert_offsets[static_cast<std::size_t>(expert_idx) + 1];
+    ++grouped.offsets[static_cast<std::size_t>(expert_idx) + 1];
   }
-  std::partial_sum(expert_offsets.begin(), expert_offsets.end(), expert_offsets.begin());
-  std::vector<std::int32_t> rows(n_entry);
-  std::vector<float> weights(n_entry);
-  std::vector<std::int32_t> fill(expert_offsets.begin(), expert_offsets.end() - 1);
+  std::partial_sum(grouped.offsets.begin(), grouped.offsets.end(), grouped.offsets.begin());
+  grouped.rows.resize(n_entry);
+  grouped.weights.resize(n_entry);
+  std::vector<std::int32_t> fill(grouped.offsets.begin(), grouped.offsets.end() - 1);
   for (std::size_t row_idx = 0; row_idx < n_row; ++row_idx)
     for (auto entry_idx = static_cast<std::size_t>(decision.row_offsets[row_idx]);
          entry_idx < static_cast<std::size_t>(decision.row_offsets[row_idx + 1]); ++entry_idx) {
-      const auto slot =
-          static_cast<std::size_t>(fill[static_cast<std::size_t>(decision.expert_idx[entry_idx])]++);
-      rows[slot] = static_cast<std::int32_t>(row_idx);
-      weights[slot] = decision.weight[entry_idx];
+      const auto slot = static_cast<std::size_t>(fill[static_cast<std::size_t>(decision.expert_idx[entry_idx])]++);
+      grouped.rows[slot] = static_cast<std::int32_t>(row_idx);
+      grouped.weights[slot] = decision.weight[entry_idx];
     }
+  return grouped;
+}
 
+void lora_delta(const LoraFactors& factors, float scale, const Matrix& x, std::span<const float> weights,
+                Matrix& low, Matrix& delta) {
+  const Eigen::Map<const Eigen::VectorXf> row_weight(weights.data(), static_cast<Eigen::Index>(weights.size()));
+  low.noalias() = x * factors.a.transpose();
+  low.array().colwise() *= row_weight.array() * scale;
+  delta.noalias() = low * factors.b.transpose();
+}
+
+void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows, OutputBlock output) {
+  for (std::size_t index = 0; index < rows.size(); ++index)
+    output.row(rows[index]) += delta.row(static_cast<Eigen::Index>(index));
+}
+
+void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision& decision, OutputBlock output) const {
+  if (output.rows() != input.rows() || output.cols() != config_.d_out(module.kind) ||
+      input.cols() != config_.d_in(module.kind))
+    throw Error(fmt::format("module {}: input [{}, {}] / output [{}, {}] do not fit the module", module.hf_path(),
+                            input.rows(), input.cols(), output.rows(), output.cols()));
+  const ExpertRows grouped = group_rows_by_expert(module, decision, input.rows(), n_expert());
   Matrix gathered;  // [n_row of the expert, d_in]
   Matrix low;       // [n_row of the expert, r]
   Matrix delta;     // [n_row of the expert, d_out]
-  for (std::size_t expert_idx = 0; expert_idx < n_expert_total; ++expert_idx) {
-    const auto first = static_cast<std::size_t>(expert_offsets[expert_idx]);
-    const auto n_expert_row =
-        static_cast<Eigen::Index>(expert_offsets[expert_idx + 1]) - static_cast<Eigen::Index>(first);
+  for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx) {
+    const Eigen::Index n_expert_row = grouped.n_row(expert_idx);
     if (n_expert_row == 0) continue;
-    const LoraExpert& expert = experts_[expert_idx];
+    const LoraExpert& expert = experts_[static_cast<std::size_t>(expert_idx)];
     const LoraFactors* factors = expert.find(module);
     if (factors == nullptr) continue;
-    const Eigen::Map<const Eigen::VectorXf> row_weight(weights.data() + first, n_expert_row);
-    bool takes_every_row = static_cast<std::size_t>(n_expert_row) == n_row;
-    for (Eigen::Index index = 0; takes_every_row && index < n_expert_row; ++index)
-      takes_every_row = rows[first + static_cast<std::size_t>(index)] == index;
-    if (takes_every_row) {
-      // Every row, in order: no gather or scatter.
-      low.noalias() = input * factors->a.transpose();
-      low.array().colwise() *= row_weight.array() * expert.scale;
-      output.noalias() += low * factors->b.transpose();
+    const auto first = static_cast<std::size_t>(grouped.offsets[static_cast<std::size_t>(expert_idx)]);
+    const std::span<const float> weights(grouped.weights.data() + first, static_cast<std::size_t>(n_expert_row));
+    const std::span<const std::int32_t> rows(grouped.rows.data() + first, static_cast<std::size_t>(n_expert_row));
+    if (grouped.takes_every_row(expert_idx, input.rows())) {
+      lora_delta(*factors, expert.scale, input, weights, low, delta);  // every row, in order: no gather
+      output += delta;
       continue;
     }
     gathered.resize(n_expert_row, input.cols());
     for (Eigen::Index index = 0; index < n_expert_row; ++index)
-      gathered.row(index) = input.row(rows[first + static_cast<std::size_t>(index)]);
-    low.noalias() = gathered * factors->a.transpose();
-    low.array().colwise() *= row_weight.array() * expert.scale;
-    delta.noalias() = low * factors->b.transpose();
-    for (Eigen::Index index = 0; index < n_expert_row; ++index)
-      output.row(rows[first + static_cast<std::size_t>(index)]) += delta.row(index);
+      gathered.row(index) = input.row(rows[static_cast<std::size_t>(index)]);
+    lora_delta(*factors, expert.scale, gathered, weights, low, delta);
+    scatter_add_rows(delta, rows, output);
   }
+}
+
+void LoraSet::apply(std::span<RoutedModule> modules, const Matrix& input, const std::function<void()>& base) const {
+  base();
+  for (RoutedModule& routed : modules) apply(routed.module, input, *routed.decision, routed.output);
 }
 
 void SingleExpertHook::at_module(const ModuleId& /*module*/, const Matrix& input,

@@ -33,6 +33,40 @@ MPI_Datatype mpi_type() {
 
 enum class Op { sum, max, min };
 
+/// A pending non-blocking operation (MPI_Request). Move-only; test() polls, wait() blocks. A
+/// request still pending at destruction is freed (its buffers must outlive the operation: only
+/// error paths that end the job leave one behind).
+class Request {
+ public:
+  Request() = default;
+  explicit Request(MPI_Request request, std::string_view what) : request_(request), what_(what) {}
+  ~Request();
+  Request(Request&& other) noexcept;
+  Request& operator=(Request&& other) noexcept;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  /// True once the operation has completed (then the request is inactive).
+  bool test();
+  void wait();
+  bool active() const { return request_ != MPI_REQUEST_NULL; }
+
+ private:
+  MPI_Request request_ = MPI_REQUEST_NULL;
+  std::string_view what_;  // a string literal naming the MPI call
+};
+
+/// Counts and displacements of an all-to-all-v in elements, one entry per rank; check() refuses
+/// totals past MPI's int range so callers split their exchange instead.
+struct Layout {
+  std::vector<int> counts;
+  std::vector<int> displs;
+  /// Counts given in elements as 64-bit: CommError naming `what` when a count or the running
+  /// displacement does not fit an int.
+  static Layout from_counts(std::span<const std::int64_t> counts, std::string_view what);
+  std::int64_t total() const;
+};
+
 class Comm {
  public:
   /// Duplicate `parent` (never use the caller's communicator directly).
@@ -79,6 +113,50 @@ class Comm {
     check(MPI_Allgather(&value, 1, mpi_type<T>(), out.data(), 1, mpi_type<T>(), comm_), "MPI_Allgather");
     return out;
   }
+
+  /// One value to and from every rank: send[r] goes to rank r, recv[r] came from rank r.
+  template <class T>
+  Request ialltoall(std::span<const T> send, std::span<T> recv) const {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Ialltoall(send.data(), 1, mpi_type<T>(), recv.data(), 1, mpi_type<T>(), comm_, &request),
+          "MPI_Ialltoall");
+    return Request(request, "MPI_Ialltoall");
+  }
+  /// Variable blocks to and from every rank (layouts in elements of T).
+  template <class T>
+  Request ialltoallv(std::span<const T> send, const Layout& send_layout, std::span<T> recv,
+                     const Layout& recv_layout) const {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Ialltoallv(send.data(), send_layout.counts.data(), send_layout.displs.data(), mpi_type<T>(),
+                         recv.data(), recv_layout.counts.data(), recv_layout.displs.data(), mpi_type<T>(), comm_,
+                         &request),
+          "MPI_Ialltoallv");
+    return Request(request, "MPI_Ialltoallv");
+  }
+  /// Gather variable blocks on `root` (recv_layout matters on the root only).
+  template <class T>
+  void gatherv(std::span<const T> send, std::span<T> recv, const Layout& recv_layout, int root) const {
+    check(MPI_Gatherv(send.data(), static_cast<int>(send.size()), mpi_type<T>(), recv.data(),
+                      recv_layout.counts.data(), recv_layout.displs.data(), mpi_type<T>(), root, comm_),
+          "MPI_Gatherv");
+  }
+  /// Point to point, for small control messages (liveness probes).
+  template <class T>
+  Request isend(std::span<const T> values, int dest, int tag) const {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Isend(values.data(), static_cast<int>(values.size()), mpi_type<T>(), dest, tag, comm_, &request),
+          "MPI_Isend");
+    return Request(request, "MPI_Isend");
+  }
+  template <class T>
+  Request irecv(std::span<T> values, int source, int tag) const {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Irecv(values.data(), static_cast<int>(values.size()), mpi_type<T>(), source, tag, comm_, &request),
+          "MPI_Irecv");
+    return Request(request, "MPI_Irecv");
+  }
+  /// True when a message from `source` with `tag` is waiting.
+  bool iprobe(int source, int tag) const;
 
   /// Every rank's string, in rank order (e.g. per-rank error messages or reports).
   std::vector<std::string> allgather(const std::string& text) const;

@@ -15,7 +15,6 @@ namespace moerge::model {
 
 using TokenId = std::int32_t;
 
-class LoraSet;
 
 /// The hyper-parameters of a HF LlamaForCausalLM the forward pass needs.
 struct ModelConfig {
@@ -108,8 +107,9 @@ struct ForwardOptions {
   /// Called at every linear module of every layer (q k v o gate up down); its decisions pick the
   /// experts of `experts` per row. nullptr: base only.
   ModuleHook* hook = nullptr;
-  /// The LoRA experts a hook's decisions refer to (required when the hook returns decisions).
-  const LoraSet* experts = nullptr;
+  /// The LoRA experts a hook's decisions refer to (required when the hook returns decisions): a
+  /// LoraSet in this process, or a serve::ExpertDispatcher for experts hosted by other ranks.
+  const ExpertApplier* experts = nullptr;
   /// Continue the sequences held in this cache (sequence s = slot s) and append the batch to it.
   KvCache* cache = nullptr;
   /// When set, receives the final hidden states (after the final RMSNorm), [n_row, d_model].

@@ -43,11 +43,43 @@ struct LoraExpert {
 /// (io::check_adapter_against_base) and that it is one of the seven adaptable layers; converts
 /// the factors to f32. InputError naming the adapter, the base and the bad module otherwise.
 LoraExpert load_lora_expert(const io::PeftAdapter& adapter, const LlamaModel& base, std::string name);
+/// The same checks against a base known by its config only (`base_label` names it in messages):
+/// what a rank that hosts experts but not the base model uses.
+LoraExpert load_lora_expert(const io::PeftAdapter& adapter, const io::LlamaConfig& base_config,
+                            std::string_view base_label, std::string name);
 /// open_peft_adapter(dir) then load_lora_expert.
 LoraExpert load_lora_expert_dir(const std::filesystem::path& dir, const LlamaModel& base, std::string name);
 
+/// A routing decision's entries grouped by expert (counting sort): expert e's entries are
+/// [offsets[e], offsets[e + 1]) of `rows` (ascending) and `weights`.
+struct ExpertRows {
+  std::vector<std::int32_t> offsets;  // [n_expert + 1]
+  std::vector<std::int32_t> rows;
+  std::vector<float> weights;
+
+  Eigen::Index n_row(int expert_idx) const {
+    return offsets[static_cast<std::size_t>(expert_idx) + 1] - offsets[static_cast<std::size_t>(expert_idx)];
+  }
+  /// True when expert `expert_idx` takes rows 0..n_row-1 in order (no gather needed).
+  bool takes_every_row(int expert_idx, Eigen::Index n_row_total) const;
+};
+
+/// Check `decision` for `n_row` input rows and `n_expert` experts (Error naming the module when it
+/// is malformed: offsets, an expert index out of range, a non-finite weight) and group it.
+ExpertRows group_rows_by_expert(ModuleId module, const RoutingDecision& decision, Eigen::Index n_row,
+                                int n_expert);
+
+/// One expert's output for its rows x [n, d_in] with per-row routing weights:
+/// delta = ((x A^T) * weight * scale) B^T, [n, d_out]. The one kernel every applier uses, so the
+/// in-process and the dispatched paths give the same bits.
+void lora_delta(const LoraFactors& factors, float scale, const Matrix& x, std::span<const float> weights,
+                Matrix& low, Matrix& delta);
+
+/// output.row(rows[i]) += delta.row(i).
+void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows, OutputBlock output);
+
 /// The experts a routing decision's expert_idx refers to (index = order of add()).
-class LoraSet {
+class LoraSet final : public ExpertApplier {
  public:
   explicit LoraSet(const ModelConfig& config) : config_(config) {}
 
@@ -63,8 +95,10 @@ class LoraSet {
   /// its rows (gathered when it does not take every row). Experts that do not adapt the module
   /// are skipped. Throws Error naming the module when the decision is malformed.
   /// input: [n_row, d_in]; output: [n_row, d_out] (a column block of a wider matrix is fine).
-  void apply(ModuleId module, const Matrix& input, const RoutingDecision& decision,
-             Eigen::Ref<Matrix, 0, Eigen::OuterStride<>> output) const;
+  void apply(ModuleId module, const Matrix& input, const RoutingDecision& decision, OutputBlock output) const;
+  /// ExpertApplier: `base`, then apply() for each module.
+  void apply(std::span<RoutedModule> modules, const Matrix& input,
+             const std::function<void()>& base) const override;
 
  private:
   ModelConfig config_;

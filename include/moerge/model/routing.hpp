@@ -4,6 +4,8 @@
 // one GEMM over its rows (never a loop per token).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 #include <Eigen/Core>
@@ -59,6 +61,28 @@ class ModuleHook {
   virtual ~ModuleHook() = default;
   virtual void at_module(const ModuleId& module, const Matrix& input, const BatchLayout& layout,
                          RoutingDecision& decision) = 0;
+};
+
+/// Where a module's output goes: a column block of the forward pass's stacked output matrix.
+using OutputBlock = Eigen::Ref<Matrix, 0, Eigen::OuterStride<>>;
+
+/// One routed module of a group of modules sharing an input (q k v; gate up; o; down).
+struct RoutedModule {
+  ModuleId module;
+  const RoutingDecision* decision;  // non-empty
+  OutputBlock output;               // [n_row, d_out]
+};
+
+/// Applies the routed experts of a group of modules. The forward pass hands over `base`, the dense
+/// product that writes the base outputs into the modules' output blocks; an applier runs it and
+/// then adds, to every routed row, sum over its entries of weight * scale_e * B_e (A_e x), experts
+/// in index order. In-process (LoraSet) or dispatched to the MPI ranks hosting the experts
+/// (serve::ExpertDispatcher, which overlaps the exchange with `base`); both give the same bits.
+class ExpertApplier {
+ public:
+  virtual ~ExpertApplier() = default;
+  virtual void apply(std::span<RoutedModule> modules, const Matrix& input,
+                     const std::function<void()>& base) const = 0;
 };
 
 }  // namespace moerge::model
