@@ -166,9 +166,6 @@ constexpr std::size_t kMaxProblemsListed = 40;
 
 }  // namespace
 
-namespace {
-
-/// parse_llama_config on text already read from `config_json`.
 LlamaConfig parse_llama_config_text(const std::string& text, const fs::path& config_json) {
   const std::string label = config_json.string();
   const json root = parse_config_object(text, config_json, "config");
@@ -242,8 +239,6 @@ LlamaConfig parse_llama_config_text(const std::string& text, const fs::path& con
   config.raw = root;
   return config;
 }
-
-}  // namespace
 
 LlamaConfig parse_llama_config(const fs::path& config_json) {
   return parse_llama_config_text(read_config_text(config_json, "config.json"), config_json);

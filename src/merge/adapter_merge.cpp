@@ -1,4 +1,5 @@
-// lora_cat / lora_svd: PEFT adapters in, one PEFT adapter out (see adapter_merge.hpp).
+// lora_cat / lora_svd: PEFT adapters (directories or library LoRA objects) in, one PEFT adapter out
+// (see adapter_merge.hpp).
 #include "moerge/merge/adapter_merge.hpp"
 
 #include <fmt/format.h>
@@ -21,6 +22,8 @@
 #include "moerge/io/library.hpp"
 #include "moerge/io/safetensors.hpp"
 #include "moerge/merge/kernels.hpp"
+#include "moerge/merge/plan.hpp"
+#include "moerge/merge/source.hpp"
 #include "moerge/tensor/dtype.hpp"
 
 namespace fs = std::filesystem;
@@ -40,11 +43,23 @@ struct ModuleShape {
 /// The short target name of a module path ("model.layers.3.mlp.up_proj" -> "up_proj").
 std::string short_name(const std::string& module) { return module.substr(module.rfind('.') + 1); }
 
-std::vector<float> as_f32(const TensorView& view) {
-  std::vector<float> out(static_cast<std::size_t>(view.numel()));
-  convert_to_f32(view.dtype, view.data, out);
+/// A LoRA factor of `module` read whole as f32 (part lora_a or lora_b).
+std::vector<float> read_factor(InputSource& source, const PlanInput& input, Part part, const std::string& module) {
+  const InputTensor& tensor = input.tensor(part, module);
+  std::uint64_t numel = 1;
+  for (const auto dim : tensor.shape) numel *= static_cast<std::uint64_t>(dim);
+  const Block block = source.read(part, module, 0, numel);
+  std::vector<float> out(numel);
+  convert_to_f32(block.dtype, block.bytes, out);
+  source.consumed(block);
   return out;
 }
+
+/// The adapters of a recipe, opened, with a source to read each one's factors in this process.
+struct AdapterInputs {
+  std::vector<PlanInput> inputs;  // every one a peft_adapter
+  std::vector<std::unique_ptr<InputSource>> sources;
+};
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -53,31 +68,42 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
 }
 
-/// Opens every input and checks it, reporting every problem in one message.
-std::vector<io::PeftAdapter> open_inputs(const Recipe& recipe, std::map<std::string, ModuleShape>& shapes) {
+/// Opens every input (a PEFT directory or a library LoRA object) and checks it, reporting every
+/// problem in one message.
+AdapterInputs open_inputs(const Recipe& recipe, std::map<std::string, ModuleShape>& shapes) {
   const std::string method_name(recipe.info().name);
+  AdapterInputs opened;
   std::vector<io::PeftAdapter> adapters;
   std::vector<std::string> problems;
+  const auto open = [&](const ModelRef& ref, std::string_view role) -> std::optional<PlanInput> {
+    try {
+      return open_plan_input(ref);
+    } catch (const InputError& error) {
+      problems.push_back(fmt::format("{} '{}': {}", role, ref.text, error.what()));
+      return std::nullopt;
+    }
+  };
   for (const auto& model : recipe.models) {
-    if (model.ref.library) {
-      problems.push_back(fmt::format("model '{}': {} takes PEFT adapter directories; export a library object first "
-                                     "(moerge library export)",
-                                     model.ref.text, method_name));
-      continue;
-    }
-    if (io::detect_source(model.ref.dir) != io::SourceKind::peft_adapter) {
+    std::optional<PlanInput> opened_input = open(model.ref, "model");
+    if (!opened_input) continue;
+    PlanInput& input = *opened_input;
+    if (input.kind != InputKind::peft_adapter) {
+      const std::string what = input.object ? fmt::format("library object '{}' ({} {})", input.object->name,
+                                                          io::kind_name(input.object->kind), input.object->file.string())
+                                            : model.ref.dir.string();
       problems.push_back(fmt::format("model '{}': {} is a Hugging Face model, not a PEFT adapter ({} merges adapters)",
-                                     model.ref.text, model.ref.dir.string(), method_name));
+                                     model.ref.text, what, method_name));
       continue;
     }
-    adapters.push_back(io::open_peft_adapter(model.ref.dir));
+    adapters.push_back(*input.adapter);
+    opened.inputs.push_back(std::move(input));
   }
-  if (recipe.base) {
-    if (recipe.base->library) {
-      problems.push_back(fmt::format("base_model '{}': give the base as a directory for {}", recipe.base->text, method_name));
+  const std::optional<PlanInput> base = recipe.base ? open(*recipe.base, "base_model") : std::nullopt;
+  if (base) {
+    if (base->kind != InputKind::hf_model) {
+      problems.push_back(fmt::format("base_model '{}': is a LoRA adapter, not a base model", recipe.base->text));
     } else {
-      const io::HfModel base = io::open_hf_model(recipe.base->dir);
-      const auto base_shapes = io::llama_tensor_shapes(base.config);
+      const auto base_shapes = io::llama_tensor_shapes(base->config);
       for (std::size_t idx = 0; idx < adapters.size(); ++idx) {
         try {
           io::check_adapter_against_base(adapters[idx], base_shapes, recipe.models[idx].ref.text, recipe.base->text);
@@ -101,13 +127,18 @@ std::vector<io::PeftAdapter> open_inputs(const Recipe& recipe, std::map<std::str
     for (const auto& problem : problems) text += "\n  " + problem;
     throw InputError(text);
   }
-  return adapters;
+  // Read by this process alone (rank 0 computes the result).
+  const auto self = comm::Comm::self();
+  for (const auto& input : opened.inputs) opened.sources.push_back(open_source(input, self));
+  return opened;
 }
 
 AdapterMergeSummary merge_and_publish(const Recipe& recipe, const fs::path& out_dir) {
   const auto start = std::chrono::steady_clock::now();
   std::map<std::string, ModuleShape> shapes;
-  const auto adapters = open_inputs(recipe, shapes);
+  AdapterInputs opened = open_inputs(recipe, shapes);
+  std::vector<io::PeftAdapter> adapters;
+  for (const auto& input : opened.inputs) adapters.push_back(*input.adapter);
   const bool svd = recipe.method == Method::lora_svd;
 
   std::size_t max_input_rank = 0;
@@ -145,8 +176,8 @@ AdapterMergeSummary merge_and_publish(const Recipe& recipe, const fs::path& out_
       const double weight = recipe.parameter("weight", idx, weight_name, t).value_or(1.0);
       if (!std::isfinite(weight))
         throw ConfigError(fmt::format("{}: model '{}': weight is {}", recipe.file.string(), recipe.models[idx].ref.text, weight));
-      storage.push_back(as_f32(adapter.tensors.view(found->a_key)));
-      storage.push_back(as_f32(adapter.tensors.view(found->b_key)));
+      storage.push_back(read_factor(*opened.sources[idx], opened.inputs[idx], Part::lora_a, module));
+      storage.push_back(read_factor(*opened.sources[idx], opened.inputs[idx], Part::lora_b, module));
       for (std::size_t which = storage.size() - 2; which < storage.size(); ++which)
         for (const float value : storage[which])
           if (!std::isfinite(value))
@@ -211,6 +242,7 @@ AdapterMergeSummary merge_and_publish(const Recipe& recipe, const fs::path& out_
   write_text(publish.temp() / "moerge_recipe.yml", recipe.text);
   // What is published must read back as a valid adapter.
   (void)io::open_peft_adapter(publish.temp());
+  for (auto& source : opened.sources) source->close();
   publish.commit();
 
   AdapterMergeSummary summary;

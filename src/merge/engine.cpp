@@ -1,4 +1,5 @@
-// The distributed streaming merge executor (see engine.hpp): row blocks per rank, integer
+// The distributed streaming merge executor (see engine.hpp): row blocks per rank read through each
+// input's source (mapped safetensors, or collective reads of a library object), integer
 // statistics reduced across ranks, slabs written with pwrite, atomic publish, resume journal.
 #include "moerge/merge/engine.hpp"
 
@@ -23,6 +24,7 @@
 #include "moerge/core/log.hpp"
 #include "moerge/core/progress.hpp"
 #include "moerge/io/atomic.hpp"
+#include "moerge/merge/source.hpp"
 
 namespace fs = std::filesystem;
 
@@ -101,24 +103,28 @@ void write_text(const fs::path& path, const std::string& text) {
   if (!out) throw IoError(fmt::format("{}: cannot write", path.string()));
 }
 
+using Sources = std::vector<std::unique_ptr<InputSource>>;
+
 /// Reads row blocks of every input as f32, checking they are finite.
 class BlockReader {
  public:
-  BlockReader(const MergePlan& plan, const TensorTask& task) : plan_(plan), task_(task) {}
+  BlockReader(const MergePlan& plan, const TensorTask& task, Sources& sources)
+      : plan_(plan), task_(task), sources_(sources) {}
 
-  /// rows [row_begin, row_begin + n_row) of a HF model's tensor (or its Fisher) as f32.
-  void read_hf(const PlanInput& input, const io::TensorSet& set, std::uint64_t row_begin, std::uint64_t n_row,
-               std::span<float> out, std::string_view what) const {
-    const TensorView view = set.view(task_.name);
-    const std::size_t element_size = dtype_size(view.dtype);
+  /// rows [row_begin, row_begin + n_row) of `part` of input `input_idx` (a HF model's tensor or
+  /// its Fisher) as f32.
+  void read_rows(std::size_t input_idx, Part part, std::uint64_t row_begin, std::uint64_t n_row,
+                 std::span<float> out) const {
     const std::uint64_t first = row_begin * task_.row_length;
     const std::uint64_t count = n_row * task_.row_length;
-    const auto bytes = view.data.subspan(first * element_size, count * element_size);
-    if (!convert_to_f32_all_finite(view.dtype, bytes, out.first(count)))
-      check_finite(input, fmt::format("{} '{}'", what, task_.name), out.first(count), first);
-    // Consumed: unmap the block's pages at once, so resident memory stays at the buffers' size even
-    // within one large tensor (a later pass maps them again from the page cache).
-    io::release_pages(bytes);
+    InputSource& source = *sources_[input_idx];
+    const Block block = source.read(part, task_.name, first, count);
+    if (!convert_to_f32_all_finite(block.dtype, block.bytes, out.first(count)))
+      check_finite(plan_.inputs[input_idx], fmt::format("{} '{}'", part_label(plan_.inputs[input_idx], part), task_.name),
+                   out.first(count), first);
+    // Consumed: a mapping unmaps the block's pages at once, so resident memory stays at the
+    // buffers' size even within one large tensor (a later pass maps them again from the page cache).
+    source.consumed(block);
   }
 
   /// theta of input `input_idx` on the rows (peft: base + delta, rounded to f32).
@@ -126,7 +132,7 @@ class BlockReader {
              std::span<float> out) {
     const PlanInput& input = plan_.inputs[input_idx];
     if (input.kind == InputKind::hf_model) {
-      read_hf(input, input.model->tensors, row_begin, n_row, out, "tensor");
+      read_rows(input_idx, Part::weight, row_begin, n_row, out);
       return;
     }
     const std::uint64_t count = n_row * task_.row_length;
@@ -143,7 +149,7 @@ class BlockReader {
     const PlanInput& input = plan_.inputs[input_idx];
     const std::uint64_t count = n_row * task_.row_length;
     if (input.kind == InputKind::hf_model) {
-      read_hf(input, input.model->tensors, row_begin, n_row, out, "tensor");
+      read_rows(input_idx, Part::weight, row_begin, n_row, out);
       task_vector(out.first(count), base.first(count), out.first(count));
       return;
     }
@@ -176,16 +182,18 @@ class BlockReader {
     auto& a = a_cache_[input_idx];
     const auto d_in = static_cast<std::size_t>(module.d_in);
     const auto rank = static_cast<std::size_t>(module.r);
+    InputSource& source = *sources_[input_idx];
     if (a.empty()) {
-      const TensorView view = input.adapter->tensors.view(module.a_key);
+      const Block block = source.read(Part::lora_a, module.module, 0, rank * d_in);
       a.resize(rank * d_in);
-      convert_to_f32(view.dtype, view.data, a);
+      convert_to_f32(block.dtype, block.bytes, a);
+      source.consumed(block);
       check_finite(input, fmt::format("tensor '{}'", module.a_key), a, 0);
     }
-    const TensorView b_view = input.adapter->tensors.view(module.b_key);
+    const Block b_block = source.read(Part::lora_b, module.module, row_begin * rank, n_row * rank);
     std::vector<float> b_rows(n_row * rank);
-    const std::size_t element_size = dtype_size(b_view.dtype);
-    convert_to_f32(b_view.dtype, b_view.data.subspan(row_begin * rank * element_size, n_row * rank * element_size), b_rows);
+    convert_to_f32(b_block.dtype, b_block.bytes, b_rows);
+    source.consumed(b_block);
     check_finite(input, fmt::format("tensor '{}'", module.b_key), b_rows, row_begin * rank);
     // One row per call: a GEMM's blocking depends on its size, so rows computed alone give the same
     // bits whatever the chunk or the rank split.
@@ -197,6 +205,7 @@ class BlockReader {
 
   const MergePlan& plan_;
   const TensorTask& task_;
+  Sources& sources_;
   std::map<std::size_t, std::vector<float>> a_cache_;
 };
 
@@ -222,8 +231,19 @@ std::uint64_t exclusive_prefix(std::uint64_t mine, const comm::Comm& comm) {
 
 class Engine {
  public:
+  /// Opens every input's source (collective for library objects: every rank in plan order).
   Engine(const MergePlan& plan, const EngineOptions& options, const comm::Comm& comm)
-      : plan_(plan), options_(options), comm_(comm), info_(plan.recipe.info()), n_merged_(plan.merged.size()) {}
+      : plan_(plan), options_(options), comm_(comm), info_(plan.recipe.info()), n_merged_(plan.merged.size()) {
+    for (const PlanInput& input : plan_.inputs) {
+      sources_.push_back(open_source(input, comm_));
+      if (sources_.back()->collective()) ++n_collective_;
+    }
+  }
+
+  /// After a failure on this rank: drop the library files unclosed (see InputSource::abandon).
+  void abandon_sources() noexcept {
+    for (auto& source : sources_) source->abandon();
+  }
 
   /// This rank's rows of a tensor.
   std::pair<std::uint64_t, std::uint64_t> my_rows(const TensorTask& task) const {
@@ -238,17 +258,31 @@ class Engine {
   std::uint64_t chunk_rows(const TensorTask& task) const {
     constexpr std::uint64_t kChunkElements = std::uint64_t{1} << 16;
     const std::uint64_t row_length = std::max<std::uint64_t>(1, task.row_length);
-    const std::uint64_t per_row = row_length * 4 * (3 * n_merged_ + 5);
+    // f32 working buffers, plus one read buffer (at most 4 bytes an element) per library input.
+    const std::uint64_t per_row = row_length * 4 * (3 * n_merged_ + 5 + n_collective_);
     const std::uint64_t by_memory = options_.memory_limit_bytes / per_row;
     const std::uint64_t by_cache = kChunkElements / row_length;
     return std::max<std::uint64_t>(1, std::min(by_memory, by_cache));
   }
 
+  /// fn(row, n_row) over this rank's rows in chunks. With collective reads every rank takes as many
+  /// steps as the rank with the most rows, its extra steps empty (n_row 0), so that every read
+  /// call has its partner on every rank.
   template <class Fn>
   void for_chunks(const TensorTask& task, Fn&& fn) const {
     const auto [row_begin, row_end] = my_rows(task);
     const std::uint64_t step = chunk_rows(task);
-    for (std::uint64_t row = row_begin; row < row_end; row += step) fn(row, std::min(step, row_end - row));
+    std::uint64_t n_row_max = row_end - row_begin;
+    if (n_collective_ > 0) {
+      const auto size = static_cast<std::uint64_t>(comm_.size());
+      for (std::uint64_t rank = 0; rank < size; ++rank)
+        n_row_max = std::max(n_row_max, task.n_row * (rank + 1) / size - task.n_row * rank / size);
+    }
+    const std::uint64_t n_chunk = (n_row_max + step - 1) / step;
+    for (std::uint64_t chunk_idx = 0; chunk_idx < n_chunk; ++chunk_idx) {
+      const std::uint64_t row = std::min(row_begin + chunk_idx * step, row_end);
+      fn(row, std::min(step, row_end - row));
+    }
   }
 
   void ensure_buffers(const TensorTask& task) {
@@ -265,11 +299,7 @@ class Engine {
   /// Give back the mapped pages of a finished tensor's inputs, so resident memory stays bounded by
   /// the working buffers whatever the model size.
   void release_inputs(const TensorTask& task) const {
-    for (const PlanInput& input : plan_.inputs) {
-      if (input.model) input.model->tensors.release(task.name);
-      if (input.fisher) input.fisher->release(task.name);
-      if (input.gram && input.gram->contains(task.name)) input.gram->release(task.name);
-    }
+    for (const auto& source : sources_) source->release(task.name);
   }
 
   std::span<float> buf(std::vector<float>& v, std::uint64_t count) { return std::span<float>(v).first(count); }
@@ -278,8 +308,7 @@ class Engine {
   void read_base(BlockReader& reader, const TensorTask& task, std::uint64_t row, std::uint64_t n_row) {
     const std::uint64_t count = n_row * task.row_length;
     if (plan_.base) {
-      const PlanInput& base = plan_.inputs[*plan_.base];
-      reader.read_hf(base, base.model->tensors, row, n_row, buf(base_, count), "tensor");
+      reader.read_rows(*plan_.base, Part::weight, row, n_row, buf(base_, count));
     } else {
       std::fill_n(base_.begin(), count, 0.0f);
     }
@@ -307,7 +336,7 @@ class Engine {
 
   /// Task-vector methods on one tensor (per-tensor scope).
   void gta(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     std::vector<SparsifyState> states(n_merged_);
     for (std::size_t model = 0; model < n_merged_; ++model) {
       const auto stream_key = philox_key(plan_.recipe.seed, static_cast<std::uint32_t>(model), task.name);
@@ -417,7 +446,7 @@ class Engine {
   }
 
   void linear(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       read_thetas(reader, task, row, n_row);
       const std::uint64_t count = n_row * task.row_length;
@@ -427,7 +456,7 @@ class Engine {
   }
 
   void slerp(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     SlerpStats stats;
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       read_thetas(reader, task, row, n_row);
@@ -446,7 +475,7 @@ class Engine {
   }
 
   void model_stock(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     if (task.filter_wise) {
       for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
         read_thetas(reader, task, row, n_row);
@@ -479,12 +508,11 @@ class Engine {
     std::vector<ExactSum> sums(n_merged_);
     for (const TensorTask& task : plan_.tensors) {
       ensure_buffers(task);
-      BlockReader reader(plan_, task);
+      BlockReader reader(plan_, task, sources_);
       for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
         const std::uint64_t count = n_row * task.row_length;
         for (std::size_t model = 0; model < n_merged_; ++model) {
-          const PlanInput& input = plan_.merged_input(model);
-          reader.read_hf(input, *input.fisher, row, n_row, buf(fishers_[model], count), "fisher.safetensors tensor");
+          reader.read_rows(plan_.merged[model], Part::fisher, row, n_row, buf(fishers_[model], count));
           sums[model].add_squares(buf(fishers_[model], count));
         }
       });
@@ -499,17 +527,15 @@ class Engine {
 
   void fisher(const TensorTask& task, const std::vector<double>& norms,
               const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     std::vector<double> coefficients;
     for (std::size_t model = 0; model < n_merged_; ++model)
       coefficients.push_back(norms.empty() ? task.weight[model] : task.weight[model] / norms[model]);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       read_thetas(reader, task, row, n_row);
       const std::uint64_t count = n_row * task.row_length;
-      for (std::size_t model = 0; model < n_merged_; ++model) {
-        const PlanInput& input = plan_.merged_input(model);
-        reader.read_hf(input, *input.fisher, row, n_row, buf(fishers_[model], count), "fisher.safetensors tensor");
-      }
+      for (std::size_t model = 0; model < n_merged_; ++model)
+        reader.read_rows(plan_.merged[model], Part::fisher, row, n_row, buf(fishers_[model], count));
       fisher_block(coefficients, spans(inputs_, count), spans(fishers_, count), 1e-6, buf(out_, count));
       emit(row, n_row);
     });
@@ -525,15 +551,16 @@ class Engine {
     const std::size_t d_in = task.row_length;
     std::vector<std::vector<float>> grams(n_merged_, std::vector<float>(d_in * d_in));
     for (std::size_t model = 0; model < n_merged_; ++model) {
-      const PlanInput& input = plan_.merged_input(model);
-      const TensorView view = input.gram->view(task.name);
-      if (!convert_to_f32_all_finite(view.dtype, view.data, grams[model]))
-        throw InputError(fmt::format("model '{}': the Gram matrix of '{}' holds a non-finite value", input.label, task.name));
-      io::release_pages(view.data);
+      InputSource& source = *sources_[plan_.merged[model]];
+      const Block block = source.read(Part::gram, task.name, 0, d_in * d_in);
+      if (!convert_to_f32_all_finite(block.dtype, block.bytes, grams[model]))
+        throw InputError(fmt::format("model '{}': the Gram matrix of '{}' holds a non-finite value",
+                                     plan_.merged_input(model).label, task.name));
+      source.consumed(block);
     }
     std::vector<std::span<const float>> gram_spans(grams.begin(), grams.end());
     const RegmeanSolver solver(gram_spans, d_in, task.regmean_alpha);
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       read_thetas(reader, task, row, n_row);
       const std::uint64_t count = n_row * task.row_length;
@@ -550,7 +577,7 @@ class Engine {
   }
 
   void passthrough(const TensorTask& task, const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       read_thetas(reader, task, row, n_row);
       const std::uint64_t count = n_row * task.row_length;
@@ -591,7 +618,7 @@ class Engine {
       if (hists.empty()) break;
       for (const auto& task : plan_.tensors) {
         ensure_buffers(task);
-        BlockReader reader(plan_, task);
+        BlockReader reader(plan_, task, sources_);
         for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
           read_taus(reader, task, row, n_row);
           const std::uint64_t count = n_row * task.row_length;
@@ -612,7 +639,7 @@ class Engine {
     std::int64_t sign_sum = 0;
     for (const auto& task : plan_.tensors) {
       ensure_buffers(task);
-      BlockReader reader(plan_, task);
+      BlockReader reader(plan_, task, sources_);
       for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
         trimmed(reader, task, out.states, row, n_row);
         sign_sum += ties_global_sign_sum(task.weight, spans(sparse_, n_row * task.row_length));
@@ -641,7 +668,7 @@ class Engine {
 
   void ties_global(const TensorTask& task, const GlobalTies& stats,
                    const std::function<void(std::uint64_t, std::uint64_t)>& emit) {
-    BlockReader reader(plan_, task);
+    BlockReader reader(plan_, task, sources_);
     for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
       trimmed(reader, task, stats.states, row, n_row);
       const std::uint64_t count = n_row * task.row_length;
@@ -777,6 +804,7 @@ class Engine {
     }
     for (const auto& fd : shard_fds) fd.sync();
     shard_fds.clear();
+    for (auto& source : sources_) source->close();
     summary.n_nonfinite = comm_.allreduce(n_nonfinite, comm::Op::sum);
     comm_.barrier();
     bar.finish();
@@ -816,6 +844,8 @@ class Engine {
   const comm::Comm& comm_;
   const MethodInfo& info_;
   std::size_t n_merged_;
+  Sources sources_;              // one per plan input
+  std::size_t n_collective_ = 0;  // sources whose reads are collective (library objects)
   std::size_t capacity_ = 0;
   std::vector<float> base_;
   std::vector<float> out_;
@@ -834,7 +864,14 @@ fs::path partial_dir(const fs::path& out_dir) {
 MergeSummary run_merge(const MergePlan& plan, const fs::path& out_dir, const EngineOptions& options,
                        const comm::Comm& comm) {
   Engine engine(plan, options, comm);
-  return engine.run(out_dir);
+  try {
+    return engine.run(out_dir);
+  } catch (...) {
+    // The caller ends the job (MPI_Abort); closing a library file here would wait for peers that
+    // are in another collective.
+    if (comm.size() > 1) engine.abandon_sources();
+    throw;
+  }
 }
 
 }  // namespace moerge::merge

@@ -30,6 +30,9 @@ struct LlamaConfig {
 };
 /// Parse and validate config.json (throws InputError naming the file, key and value).
 LlamaConfig parse_llama_config(const std::filesystem::path& config_json);
+/// The same on config.json text already read (e.g. a library object's `config` attribute);
+/// `config_json` names it in messages.
+LlamaConfig parse_llama_config_text(const std::string& text, const std::filesystem::path& config_json);
 
 /// Name -> shape of every tensor a HF LlamaForCausalLM with this config holds.
 using ShapeMap = std::map<std::string, std::vector<std::int64_t>>;

@@ -1,5 +1,6 @@
 // The distributed streaming merge: every rank takes a contiguous row block of each tensor, reads
-// that block of every input (zero-copy from the memory-mapped safetensors), runs the method's
+// that block of every input (zero-copy from the memory-mapped safetensors of a directory, or with a
+// collective HDF5 read from a library object; see source.hpp), runs the method's
 // statistics passes, reduces them as integers across ranks, applies the method, and writes its own
 // slab into the pre-sized output shard (pwrite at an offset fixed by the plan). The output HF
 // directory appears under its final name only when complete. Bitwise identical for any rank count.

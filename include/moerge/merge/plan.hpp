@@ -1,16 +1,20 @@
 // The merge plan: every input of a recipe resolved and checked (names, shapes, dtypes, vocabulary,
-// adapters against the base, Fisher files), every tensor's parameters evaluated, and the output
-// layout (shards, headers, offsets) fixed, all before any work, so a bad input fails at once with
-// one message listing every problem.
+// adapters against the base, Fisher and Gram statistics), every tensor's parameters evaluated, and
+// the output layout (shards, headers, offsets) fixed, all before any work, so a bad input fails at
+// once with one message listing every problem. An input is a directory (HF model or PEFT adapter,
+// memory-mapped) or an object of an expert library (`LIB/:experts/NAME`, `LIB/:base`,
+// `LIB/:merges/NAME`, described here and read collectively by the engine).
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "moerge/io/hf.hpp"
+#include "moerge/io/library.hpp"
 #include "moerge/io/safetensors.hpp"
 #include "moerge/merge/recipe.hpp"
 
@@ -18,16 +22,59 @@ namespace moerge::merge {
 
 enum class InputKind { hf_model, peft_adapter };
 
-/// One distinct model of the recipe, opened (memory-mapped).
+/// The parts of an input the engine reads, each a set of tensors by name: `weight` by HF tensor
+/// name (an HF model), `lora_a` / `lora_b` by module path (a LoRA adapter, e.g.
+/// "model.layers.0.self_attn.q_proj"), `fisher` by tensor name, `gram` by linear weight name.
+enum class Part { weight, lora_a, lora_b, fisher, gram };
+
+/// One tensor of an input, wherever it is stored.
+struct InputTensor {
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;  // row-major
+  std::uint64_t n_bytes = 0;
+};
+using TensorCatalog = std::map<std::string, InputTensor, std::less<>>;
+
+/// A library object used as an input: the engine opens `name` in `library` on every rank and
+/// reads the datasets library_dataset_path() names.
+struct LibraryObject {
+  std::filesystem::path library;  // the library directory
+  std::string name;               // the object's name in its catalogue
+  io::ObjectKind kind = io::ObjectKind::full;
+  std::filesystem::path file;     // the object file (for messages)
+};
+
+/// The dataset of a library object that holds tensor `name` of `part`: /params/<name>,
+/// /lora/<module>/A and B, /stats/fisher/<name>, /stats/gram/<module>/G (`name` is
+/// "<module>.weight").
+std::string library_dataset_path(Part part, const std::string& name);
+
+/// One distinct model of the recipe, opened: a directory memory-mapped, or a library object
+/// described (its tensors are read by the engine).
 struct PlanInput {
   std::string label;  // the reference as the recipe writes it
   InputKind kind = InputKind::hf_model;
-  std::optional<io::HfModel> model;        // hf_model
-  std::optional<io::PeftAdapter> adapter;  // peft_adapter
+  std::optional<io::HfModel> model;        // hf_model from a directory
+  std::optional<io::PeftAdapter> adapter;  // peft_adapter (from a library: r, alpha, rslora, config and
+                                           // modules from the object; `tensors` empty)
   std::optional<io::TensorSet> fisher;     // <dir>/fisher.safetensors (method fisher)
   std::optional<io::TensorSet> gram;       // <dir>/regmean_gram.safetensors (method regmean)
+  std::optional<LibraryObject> object;     // set for a library object
+  io::LlamaConfig config;                  // hf_model: its config.json (a merge object: the base's)
+  std::map<Part, TensorCatalog> tensors;   // what each part holds (fisher and gram: when the method reads them)
   std::map<std::string, std::size_t> lora_of_weight;  // "<module>.weight" -> index into adapter->modules
+
+  /// The tensor `name` of `part` (the plan has checked that it is there).
+  const InputTensor& tensor(Part part, std::string_view name) const;
+  /// Where the statistics of this input live, for messages: "<dir>/fisher.safetensors" or
+  /// "<object file>:/stats/fisher".
+  std::string stats_location(Part part) const;
 };
+
+/// Open one model reference as the plan does: a directory (HF model or PEFT adapter, mapped) or a
+/// library object (its catalogue entry, kind, attributes and dataset shapes). InputError naming
+/// the reference, the library and the object when it cannot be used.
+PlanInput open_plan_input(const ModelRef& ref);
 
 /// One output tensor: its parameters per merged model, evaluated for this tensor.
 struct TensorTask {
