@@ -1308,4 +1308,251 @@ void ParallelObjectReader::close() {
   impl_->file.close();
 }
 
+// --- object references, whole-object reads and statistics (see the block at the end of
+// library.hpp) -------------------------------------------------------------------------------------
+
+const CatalogueEntry& entry_at(const Library& library, std::string_view object_path) {
+  std::string_view name = object_path;
+  std::optional<ObjectKind> folder_kind;  // nullopt: experts/ (lora or full)
+  if (object_path == kBaseName) {
+    folder_kind = ObjectKind::base;
+  } else if (object_path.starts_with("experts/")) {
+    name.remove_prefix(std::string_view("experts/").size());
+  } else if (object_path.starts_with("merges/")) {
+    name.remove_prefix(std::string_view("merges/").size());
+    folder_kind = ObjectKind::merge;
+  } else {
+    throw InputError(
+        fmt::format("{}/:{}: '{}' is not an object path of a library (base, experts/NAME or merges/NAME)",
+                    library.dir().string(), object_path, object_path));
+  }
+  const CatalogueEntry& found = library.entry(name);
+  const bool kind_fits = folder_kind ? found.kind == *folder_kind
+                                     : found.kind == ObjectKind::lora || found.kind == ObjectKind::full;
+  if (!kind_fits) {
+    const std::string right_path = found.kind == ObjectKind::base    ? std::string(kBaseName)
+                                   : found.kind == ObjectKind::merge ? "merges/" + found.name
+                                                                     : "experts/" + found.name;
+    throw InputError(fmt::format("{}/:{}: '{}' is a {} object, which is named {}/:{}", library.dir().string(),
+                                 object_path, found.name, kind_name(found.kind), library.dir().string(),
+                                 right_path));
+  }
+  return found;
+}
+
+struct ObjectFile::Impl {
+  CatalogueEntry entry;
+  fs::path path;
+  h5::Handle file;
+};
+
+ObjectFile::ObjectFile(const Library& library, std::string_view name) : impl_(std::make_unique<Impl>()) {
+  impl_->entry = library.entry(name);
+  impl_->path = library.dir() / impl_->entry.file;
+  check_sha256(library.dir(), impl_->entry);
+  impl_->file = open_checked(library.dir(), impl_->entry);
+}
+
+ObjectFile::~ObjectFile() = default;
+ObjectFile::ObjectFile(ObjectFile&&) noexcept = default;
+ObjectFile& ObjectFile::operator=(ObjectFile&&) noexcept = default;
+
+const CatalogueEntry& ObjectFile::entry() const { return impl_->entry; }
+const fs::path& ObjectFile::path() const { return impl_->path; }
+bool ObjectFile::has_attr(const std::string& name) const { return h5::has_attr(impl_->file, name); }
+std::string ObjectFile::attr_string(const std::string& name) const {
+  return h5::read_attr_string(impl_->file, name);
+}
+std::int64_t ObjectFile::attr_int(const std::string& name) const {
+  return h5::read_attr_int(impl_->file, name);
+}
+double ObjectFile::attr_double(const std::string& name) const {
+  return h5::read_attr_double(impl_->file, name);
+}
+bool ObjectFile::exists(const std::string& path) const { return h5::exists(impl_->file, path); }
+
+std::vector<std::string> ObjectFile::datasets(std::string_view prefix) const {
+  std::vector<std::string> out;
+  for (auto& path : h5::list_datasets(impl_->file))
+    if (path.starts_with(prefix)) out.push_back(std::move(path));
+  return out;
+}
+
+DatasetInfo ObjectFile::info(const std::string& path) const {
+  auto dataset = h5::open_dataset(impl_->file, path);
+  const auto shape = h5::dataset_shape(dataset);
+  return {path,          h5::has_attr(dataset, "key") ? h5::read_attr_string(dataset, "key") : "",
+          shape.dtype,   shape.shape,
+          shape.n_bytes, h5::has_attr(dataset, "checksum") ? h5::read_attr_string(dataset, "checksum") : ""};
+}
+
+StoredTensor ObjectFile::read(const std::string& path) const {
+  auto dataset = h5::open_dataset(impl_->file, path);
+  const auto shape = h5::dataset_shape(dataset);
+  StoredTensor out{.path = path, .dtype = shape.dtype, .shape = shape.shape, .data = {}};
+  out.data.resize(shape.n_bytes);
+  h5::read_dataset(dataset, out.data);
+  const std::string expected =
+      h5::has_attr(dataset, "checksum") ? h5::read_attr_string(dataset, "checksum") : "";
+  const std::string actual = h5::checksum_text(out.data);
+  if (actual != expected)
+    throw IoError(fmt::format("{}: checksum {} differs from the stored '{}' (run 'moerge library verify')",
+                              dataset.where(), actual, expected));
+  return out;
+}
+
+namespace {
+
+/// Copy every attribute of `src` to `dst` with its own type and shape (the library writes
+/// fixed-length strings and numbers only).
+void copy_attributes(const h5::Handle& src, const h5::Handle& dst) {
+  const std::string where = src.where();
+  H5O_info_t info{};
+  h5::check(H5Oget_info2(src.id(), &info, H5O_INFO_NUM_ATTRS), where, "H5Oget_info2");
+  for (hsize_t attr_idx = 0; attr_idx < info.num_attrs; ++attr_idx) {
+    h5::Handle attr(
+        H5Aopen_by_idx(src.id(), ".", H5_INDEX_NAME, H5_ITER_INC, attr_idx, H5P_DEFAULT, H5P_DEFAULT),
+        src.file(), src.object(), "cannot open attribute");
+    const ssize_t n_name = h5::check(H5Aget_name(attr.id(), 0, nullptr), where, "H5Aget_name");
+    std::string name(static_cast<std::size_t>(n_name) + 1, '\0');
+    h5::check(H5Aget_name(attr.id(), name.size(), name.data()), where, "H5Aget_name");
+    name.resize(static_cast<std::size_t>(n_name));
+    h5::Handle type(H5Aget_type(attr.id()), src.file(), src.object(), "H5Aget_type");
+    h5::Handle space(H5Aget_space(attr.id()), src.file(), src.object(), "H5Aget_space");
+    if (h5::check(H5Tis_variable_str(type.id()), where, "H5Tis_variable_str") > 0 ||
+        h5::check(H5Tdetect_class(type.id(), H5T_VLEN), where, "H5Tdetect_class") > 0)
+      throw IoError(fmt::format("{}: attribute '{}' has a variable-length type, which moerge does not write",
+                                where, name));
+    const hssize_t n_point =
+        h5::check(H5Sget_simple_extent_npoints(space.id()), where, "H5Sget_simple_extent_npoints");
+    const std::size_t n_byte = H5Tget_size(type.id()) * static_cast<std::size_t>(n_point);
+    std::vector<std::byte> buffer(std::max<std::size_t>(n_byte, 1));
+    h5::check(H5Aread(attr.id(), type.id(), buffer.data()), where,
+              fmt::format("cannot read attribute '{}'", name));
+    if (h5::check(H5Aexists(dst.id(), name.c_str()), dst.where(), "H5Aexists") > 0)
+      h5::check(H5Adelete(dst.id(), name.c_str()), dst.where(),
+                fmt::format("cannot replace attribute '{}'", name));
+    h5::Handle copy(H5Acreate2(dst.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT),
+                    dst.file(), dst.object(), "cannot create attribute");
+    h5::check(H5Awrite(copy.id(), type.id(), buffer.data()), dst.where(),
+              fmt::format("cannot write attribute '{}'", name));
+  }
+}
+
+/// Copy the object at `path` of `src` (a group with everything below it, or a dataset, with
+/// their attributes) to the same path of `dst`, whose parent group exists.
+void copy_object(const h5::Handle& src, const h5::Handle& dst, const std::string& path) {
+  h5::check(H5Ocopy(src.id(), path.c_str(), dst.id(), path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+            fmt::format("{}:{}", dst.file(), path), fmt::format("cannot copy {} from {}", path, src.file()));
+}
+
+/// The new file of one StatsUpdate, written at `temp`.
+void write_stats_file(const fs::path& source, const fs::path& temp, const StatsUpdate& update) {
+  for (const auto& dataset : update.datasets) {
+    const auto kind_of = [](std::string_view path) {
+      path.remove_prefix(std::string_view("/stats/").size());
+      return std::string(path.substr(0, path.find('/')));
+    };
+    if (!dataset.path.starts_with("/stats/") ||
+        std::find(update.kinds.begin(), update.kinds.end(), kind_of(dataset.path)) == update.kinds.end())
+      throw Error(fmt::format(
+          "store_stats: dataset {} of expert '{}' is not below /stats/<one of the kinds replaced>",
+          dataset.path, update.name));
+  }
+  auto src = h5::open_file(source);
+  auto dst = h5::create_file(temp);
+  copy_attributes(src, dst);
+  auto src_root = h5::open_group(src, "/");
+  for (const auto& child : h5::children(src_root)) {
+    if (child != "stats") {
+      copy_object(src, dst, "/" + child);
+      continue;
+    }
+    auto src_stats = h5::open_group(src, "/stats");
+    auto dst_stats = h5::create_group(dst, "/stats");
+    copy_attributes(src_stats, dst_stats);
+    for (const auto& kind : h5::children(src_stats))
+      if (std::find(update.kinds.begin(), update.kinds.end(), kind) == update.kinds.end())
+        copy_object(src, dst, "/stats/" + kind);
+  }
+  src_root.close();
+  src.close();
+  for (const auto& item : update.datasets) {
+    auto dataset = h5::write_dataset(dst, item.path, item.dtype, item.shape, item.data);
+    if (!item.key.empty()) h5::write_attr(dataset, "key", item.key);
+    dataset.close();
+  }
+  for (const auto& [path, attrs] : update.attrs) {
+    if (!path.starts_with("/stats/") || !h5::exists(dst, path))
+      throw Error(
+          fmt::format("store_stats: attributes for {}, which expert '{}' does not get", path, update.name));
+    const H5O_type_t type = [&] {
+      H5O_info_t info{};
+      h5::check(H5Oget_info_by_name2(dst.id(), path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT),
+                fmt::format("{}:{}", temp.string(), path), "H5Oget_info_by_name2");
+      return info.type;
+    }();
+    auto object = type == H5O_TYPE_DATASET ? h5::open_dataset(dst, path) : h5::open_group(dst, path);
+    for (const auto& [name, value] : attrs) h5::write_attr(object, name, value);
+  }
+  dst.close();
+}
+
+}  // namespace
+
+std::vector<CatalogueEntry> store_stats(Library& library, const std::vector<StatsUpdate>& updates,
+                                        const comm::Comm& comm) {
+  const fs::path& dir = library.dir();
+  std::unique_ptr<DirLock> lock;
+  run_agreed(comm, [&] {
+    if (comm.is_root()) lock = std::make_unique<DirLock>(dir);
+  });
+  // Rank 0 holds the lock: the catalogue read here stays current until the index is rewritten.
+  std::vector<CatalogueEntry> mine;
+  std::vector<std::unique_ptr<AtomicPath>> pending;
+  run_agreed(comm, [&] {
+    library.reload();
+    for (const auto& update : updates) {
+      CatalogueEntry entry = library.entry(update.name);
+      if (entry.kind != ObjectKind::lora && entry.kind != ObjectKind::full)
+        throw InputError(fmt::format("{}: '{}' is a {} object; statistics belong to experts (lora or full)",
+                                     dir.string(), entry.name, kind_name(entry.kind)));
+      if (entry.sha256 != update.expected_sha256)
+        throw InputError(fmt::format(
+            "{}: expert '{}' changed while its statistics were computed (SHA-256 {} in the catalogue, {} "
+            "read); run the command again",
+            (dir / entry.file).string(), entry.name, entry.sha256, update.expected_sha256));
+      check_sha256(dir, entry);
+      open_checked(dir, entry).close();
+      const fs::path final_path = dir / entry.file;
+      pending.push_back(std::make_unique<AtomicPath>(final_path, /*overwrite=*/true));
+      write_stats_file(final_path, pending.back()->temp(), update);
+      entry.size = fs::file_size(pending.back()->temp());
+      entry.sha256 = hash::sha256_file(pending.back()->temp());
+      mine.push_back(std::move(entry));
+    }
+  });
+  run_agreed(comm, [&] {
+    for (auto& atomic : pending) atomic->commit();
+  });
+  json mine_json = json::array();
+  for (const auto& entry : mine) mine_json.push_back(entry_to_json(entry));
+  std::vector<CatalogueEntry> changed;
+  for (const auto& text : comm.allgather(mine_json.dump()))
+    for (const auto& item : json::parse(text)) changed.push_back(entry_from_json(item));
+  run_agreed(comm, [&] {
+    if (!comm.is_root() || changed.empty()) return;
+    std::vector<CatalogueEntry> next;
+    for (const auto& entry : library.catalogue()) {
+      const auto found = std::find_if(changed.begin(), changed.end(),
+                                      [&](const auto& item) { return item.name == entry.name; });
+      next.push_back(found == changed.end() ? entry : *found);
+    }
+    write_index(dir, next);
+  });
+  lock.reset();
+  run_agreed(comm, [&] { library.reload(); });
+  return changed;
+}
+
 }  // namespace moerge::io

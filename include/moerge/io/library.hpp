@@ -20,6 +20,7 @@
 #include "moerge/core/error.hpp"
 #include "moerge/io/hf.hpp"
 #include "moerge/tensor/dtype.hpp"
+#include "moerge/tensor/view.hpp"
 
 namespace moerge::io {
 
@@ -203,5 +204,85 @@ class ParallelObjectReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// ============================================================================================
+// One object read whole by one process (the runtime's loaders), object references, and the
+// routing statistics `moerge stats` adds to expert files (docs/library.md, "Statistics").
+// ============================================================================================
+
+/// The catalogue entry an object path of a reference names ("base", "experts/NAME",
+/// "merges/NAME", as in `LIB/:experts/NAME`); InputError naming the library and the path when
+/// the path has another form, the object is absent, or its kind is not the folder's.
+const CatalogueEntry& entry_at(const Library& library, std::string_view object_path);
+
+/// A dataset read whole, in its own dtype (row-major).
+struct StoredTensor {
+  std::string path;  // in the object file
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;
+  std::vector<std::byte> data;
+  TensorView view() const { return TensorView{.dtype = dtype, .shape = shape, .data = data}; }
+};
+
+/// One catalogued object opened by this process alone (a rank opens only the objects it hosts).
+/// Opening checks that the file's size and SHA-256 are as catalogued and that its root attributes
+/// moerge_format, name and kind match; read() checks each dataset's checksum.
+class ObjectFile {
+ public:
+  ObjectFile(const Library& library, std::string_view name);
+  ~ObjectFile();
+  ObjectFile(ObjectFile&&) noexcept;
+  ObjectFile& operator=(ObjectFile&&) noexcept;
+  ObjectFile(const ObjectFile&) = delete;
+  ObjectFile& operator=(const ObjectFile&) = delete;
+
+  const CatalogueEntry& entry() const;
+  const std::filesystem::path& path() const;
+  bool has_attr(const std::string& name) const;
+  std::string attr_string(const std::string& name) const;
+  std::int64_t attr_int(const std::string& name) const;
+  double attr_double(const std::string& name) const;
+  /// Whether a link (group or dataset) exists at `path`.
+  bool exists(const std::string& path) const;
+  /// Every dataset path starting with `prefix` (e.g. "/lora/"), sorted.
+  std::vector<std::string> datasets(std::string_view prefix = "/") const;
+  DatasetInfo info(const std::string& path) const;
+  /// The dataset's bytes; IoError naming the file and dataset when its checksum differs.
+  StoredTensor read(const std::string& path) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// A statistics dataset to store; `path` starts with "/stats/".
+struct StatsDataset {
+  std::string path;
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;  // [] for a scalar
+  std::vector<std::byte> data;      // numel x dtype size
+  std::string key;                  // the "key" attribute (a safetensors name, for export); may be empty
+};
+
+/// New statistics for one expert: the objects /stats/<kind> of `kinds` are replaced as a whole
+/// by `datasets` (a kind without datasets is removed); everything else is kept.
+struct StatsUpdate {
+  std::string name;
+  std::string expected_sha256;     // the file the statistics were computed from
+  std::vector<std::string> kinds;  // e.g. "arrow", "embedding"
+  std::vector<StatsDataset> datasets;
+  std::map<std::string, std::map<std::string, std::string>> attrs;  // object path -> text attributes
+};
+
+/// Rewrite each updated expert file: a temporary copy holding every other group, dataset and
+/// attribute as they are (checksums included) plus the new statistics (each dataset with its
+/// checksum attribute), fsync'd and renamed over the file; then the index with the new SHA-256 and
+/// size. Collective over `comm`: every rank passes its own updates (possibly none), rank 0 holds
+/// the library lock and rewrites the index once. Refuses (InputError) an object that is not an
+/// expert, or whose file no longer has `expected_sha256` (changed meanwhile). Failure on any rank:
+/// AgreedError on every rank (one rank: the original error) and nothing under a final name
+/// changes. Returns the new entries of every rank.
+std::vector<CatalogueEntry> store_stats(Library& library, const std::vector<StatsUpdate>& updates,
+                                        const comm::Comm& comm);
 
 }  // namespace moerge::io
