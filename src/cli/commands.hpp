@@ -19,8 +19,10 @@ const std::vector<Command>& commands();
 
 int run_eval(const std::vector<std::string>& args);
 int run_generate(const std::vector<std::string>& args);
+int run_infer(const std::vector<std::string>& args);
 int run_library(const std::vector<std::string>& args);
 int run_merge(const std::vector<std::string>& args);
 int run_methods(const std::vector<std::string>& args);
+int run_stats(const std::vector<std::string>& args);
 
 }  // namespace moerge::cli

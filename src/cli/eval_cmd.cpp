@@ -29,8 +29,7 @@
 #include "moerge/route/stats.hpp"
 #include "moerge/route/task.hpp"
 #include "moerge/serve/dispatch.hpp"
-#include "moerge/serve/hosting.hpp"
-#include "moerge/serve/placement.hpp"
+#include "moerge/serve/system.hpp"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -493,123 +492,90 @@ std::string default_system_name(const EvalConfig& config, const eval::ExpertPool
   return eval::expert_name(config.model);
 }
 
-/// Systems that run expert-parallel (docs/serving.md): LoRA experts applied per token through the
-/// dispatcher, a single expert, the oracle, and the token-level routers whose vectors the hosts
-/// compute (Arrow, PHATGOOSE). Other routers run data-parallel, every rank holding every expert.
+/// Systems that run expert-parallel (docs/serving.md): a single LoRA expert, the oracle and the
+/// token-level routers whose vectors the hosts compute (Arrow, PHATGOOSE), on PEFT directories.
+/// Other routers run data-parallel, every rank holding every expert.
 bool runs_expert_parallel(const EvalConfig& config) {
   if (config.experts.empty()) return false;
   for (const fs::path& dir : config.experts)
     if (dir.string().find("/:") != std::string::npos || io::detect_source(dir) != io::SourceKind::peft_adapter)
       return false;
   if (!config.router) return config.experts.size() == 1;
-  const std::string& name = config.router->name;
-  return name == "arrow" || name == "phatgoose" || name == "oracle";
-}
-
-std::string expert_parallel_system_name(const EvalConfig& config) {
-  if (config.system_name) return *config.system_name;
-  if (!config.router) return "lora_" + eval::expert_name(config.experts.front());
-  const RouterChoice& choice = *config.router;
-  const RouterShape shape = *router_shape(choice.name);
-  const int top_k = choice.top_k > 0 ? choice.top_k : shape.default_top_k;
-  if (choice.name == "arrow") return fmt::format("arrow_top{}", top_k);
-  if (choice.top_k > 0 && choice.top_k != shape.default_top_k) return fmt::format("{}_top{}", choice.name, top_k);
-  return choice.name;
+  return config.router->name != "" && serve::router_runs_expert_parallel(config.router->name);
 }
 
 /// Rank 0 runs the base model and the router and scores every window; the other ranks host the
-/// experts and answer the exchanges. Same figures at any rank count (ctest serve_eval).
+/// experts and answer the exchanges. Same figures at any rank count (tests/scripts/serve_eval.sh).
 int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
-  std::vector<std::string> names;
-  std::vector<std::uint64_t> n_bytes;
-  for (const fs::path& dir : config.experts) {
-    names.push_back(eval::expert_name(dir));
-    n_bytes.push_back(serve::adapter_bytes(dir));
-  }
-  const std::string system = expert_parallel_system_name(config);
+  const std::string router = config.router ? config.router->name : std::string();
   if (config.router) {
     const RouterChoice& choice = *config.router;
-    if (choice.granularity && *choice.granularity != Granularity::token && choice.name != "oracle")
-      throw ConfigError(fmt::format("--router {} routes per token: --granularity {} is not available for it",
-                                    choice.name, granularity_name(*choice.granularity)));
-    if (choice.granularity && *choice.granularity != Granularity::task && choice.name == "oracle")
-      throw ConfigError(fmt::format("--router oracle routes per task: --granularity {} is not available for it",
-                                    granularity_name(*choice.granularity)));
+    const Granularity own = router == "oracle" ? Granularity::task : Granularity::token;
+    if (choice.granularity && *choice.granularity != own)
+      throw ConfigError(fmt::format("--router {} routes per {}: --granularity {} is not available for it", router,
+                                    granularity_name(own), granularity_name(*choice.granularity)));
     if (choice.aggregation && *choice.aggregation != route::Aggregation::output)
-      throw ConfigError(fmt::format("--router {} aggregates by output only when it runs expert-parallel", choice.name));
-    if (choice.name == "oracle" && choice.top_k > 0)
+      throw ConfigError(fmt::format("--router {} aggregates by output only when it runs expert-parallel", router));
+    if (router == "oracle" && choice.top_k > 0)
       throw ConfigError("--router oracle uses every expert or one: --top-k does not apply");
-    if (choice.name == "oracle")
-      for (const eval::DomainSpec& domain : config.domains)
-        if (std::find(names.begin(), names.end(), domain.name) == names.end())
+    if (router == "oracle")
+      for (const eval::DomainSpec& domain : config.domains) {
+        const auto named = [&](const fs::path& dir) { return eval::expert_name(dir) == domain.name; };
+        if (std::none_of(config.experts.begin(), config.experts.end(), named)) {
+          std::vector<std::string> names;
+          for (const fs::path& dir : config.experts) names.push_back(eval::expert_name(dir));
           throw InputError(fmt::format(
               "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with the "
               "expert named like it; experts: {})",
               domain.name, fmt::join(names, ", ")));
+        }
+      }
   }
-  const serve::Placement placement =
-      serve::make_placement(names, n_bytes, comm.size(), config.placement, config.quiet || !comm.is_root());
-
-  // Every rank loads what it needs: the coordinator the base and the documents, the hosts their
-  // experts only. A failure anywhere reaches every rank.
-  std::optional<model::LlamaModel> base;
+  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config.model,
+                                                               .experts = config.experts,
+                                                               .router = router,
+                                                               .top_k = config.router ? config.router->top_k : 0,
+                                                               .placement_file = config.placement,
+                                                               .serve = config.serve,
+                                                               .quiet = config.quiet});
   std::vector<std::vector<eval::Document>> documents;
-  model::LoraSet local(model::ModelConfig{});
   io::run_agreed(comm, [&] {
-    const io::LlamaConfig base_config = io::parse_llama_config(config.model / "config.json");
-    local = serve::load_hosted_experts(placement, comm.rank(), config.experts, base_config, config.model.string());
-    if (comm.rank() == serve::kCoordinator) {
-      base.emplace(model::LlamaModel::load_dir(config.model));
+    if (system.is_coordinator())
       for (const eval::DomainSpec& domain : config.domains) documents.push_back(eval::read_documents(domain.dir));
-    }
   });
-  serve::ExpertDispatcher dispatcher(comm, placement, model::ModelConfig::from_hf(io::parse_llama_config(config.model / "config.json")),
-                                     std::move(local), config.serve, config.quiet);
-  const std::string router = config.router ? config.router->name : std::string();
-  std::vector<model::Matrix> vectors;
-  if (router == "arrow" || router == "phatgoose") {
-    serve::check_router_layout(dispatcher);
-    vectors = router == "arrow" ? serve::gather_arrow_prototypes(dispatcher)
-                                : serve::gather_phatgoose_gates(dispatcher, comm, config.experts);
-  }
-  if (!dispatcher.is_coordinator()) {
-    dispatcher.serve();
+  if (!system.is_coordinator()) {
+    system.serve();
     return 0;
   }
+  std::string name = config.system_name.value_or(router.empty() ? "lora_" + system.expert_names().front() : router);
+  if (!config.system_name && router == "arrow") name = fmt::format("arrow_top{}", system.top_k());
+  if (!config.system_name && router == "phatgoose" && system.top_k() != 2) name = fmt::format("phatgoose_top{}", system.top_k());
 
-  const int n_ctx = base->config().n_ctx;
-  eval::EvalOptions options{.context = config.context > 0 ? config.context : n_ctx,
-                            .n_window_batch = config.n_window_batch,
-                            .quiet = config.quiet};
+  const int n_ctx = system.base().config().n_ctx;
+  const eval::EvalOptions options{.context = config.context > 0 ? config.context : n_ctx,
+                                  .n_window_batch = config.n_window_batch,
+                                  .quiet = config.quiet};
   if (options.context > n_ctx)
     log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
-  std::unique_ptr<model::ModuleHook> hook;
-  if (router == "arrow" || router == "phatgoose") {
-    route::TokenRouterOptions token_options;
-    token_options.top_k = config.router->top_k > 0 ? config.router->top_k : router_shape(router)->default_top_k;
-    hook = std::make_unique<route::TokenRouterHook>(
-        router == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose, std::move(vectors),
-        token_options);
-  } else if (router.empty()) {
-    hook = std::make_unique<model::SingleExpertHook>(0);
-  }
-  const comm::Comm alone = comm::Comm::self();
+  const comm::Comm alone = comm::Comm::self();  // the coordinator scores every window
   std::vector<eval::EvalRow> rows;
   for (std::size_t domain_idx = 0; domain_idx < config.domains.size(); ++domain_idx) {
     const eval::DomainSpec& domain = config.domains[domain_idx];
+    model::ForwardOptions forward = system.forward_options();
+    std::optional<model::SingleExpertHook> oracle;
     if (router == "oracle") {
-      const auto found = std::find(names.begin(), names.end(), domain.name);
-      hook = std::make_unique<model::SingleExpertHook>(static_cast<int>(found - names.begin()));
+      oracle.emplace(*system.expert_index(domain.name));
+      forward.hook = &*oracle;
     }
-    eval::ModelScorer scorer(*base, model::ForwardOptions{.hook = hook.get(), .experts = &dispatcher});
+    eval::ModelScorer scorer(system.base(), forward);
     const eval::DomainScore score = eval::score_domain(scorer, domain, documents[domain_idx], options, alone);
-    rows.push_back(eval::EvalRow{.system = system,
+    rows.push_back(eval::EvalRow{.system = name,
                                  .domain = score.domain,
                                  .split = score.split,
                                  .n_bytes = score.n_bytes,
                                  .bits_per_byte = score.bits_per_byte()});
   }
-  dispatcher.stop();
+  system.stop();
   if (!config.quiet) fmt::print("{}", eval::eval_table(rows));
   if (config.output) {
     eval::write_eval_csv(*config.output, rows);

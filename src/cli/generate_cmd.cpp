@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "moerge/comm/comm.hpp"
 #include "moerge/core/error.hpp"
 #include "moerge/eval/system.hpp"
+#include "moerge/model/generate.hpp"
 #include "moerge/model/llama.hpp"
 #include "moerge/model/lora.hpp"
 
@@ -103,26 +103,6 @@ std::optional<GenerateConfig> parse(const std::vector<std::string>& args, int ra
   return config;
 }
 
-/// The next byte (or EOS) after a row of logits: greedy, or sampled with temperature and top-k.
-/// BOS and ids beyond EOS are never chosen.
-model::TokenId choose_token(const float* logits, const model::ByteVocab& vocab, const GenerateConfig& config,
-                            std::mt19937_64& rng) {
-  std::vector<std::pair<float, model::TokenId>> candidates;
-  for (model::TokenId token = 0; token < 256; ++token) candidates.emplace_back(logits[token], token);
-  candidates.emplace_back(logits[vocab.eos], vocab.eos);
-  // Highest logit first; ties go to the lower id.
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  if (config.temperature == 0.0) return candidates.front().second;
-  if (config.top_k > 0 && static_cast<std::size_t>(config.top_k) < candidates.size())
-    candidates.resize(static_cast<std::size_t>(config.top_k));
-  std::vector<double> weights;
-  for (const auto& [logit, token] : candidates)
-    weights.push_back(std::exp((static_cast<double>(logit) - candidates.front().first) / config.temperature));
-  std::discrete_distribution<std::size_t> pick(weights.begin(), weights.end());
-  return candidates[pick(rng)].second;
-}
-
 }  // namespace
 
 int run_generate(const std::vector<std::string>& args) {
@@ -137,69 +117,18 @@ int run_generate(const std::vector<std::string>& args) {
     options.hook = &single_expert;
     options.experts = &pool.lora;
   }
-  const model::ByteVocab vocab = model.byte_vocab();
-  const int capacity = config->context > 0 ? config->context : model.config().n_ctx;
+  const model::SamplingOptions sampling{.max_new_tokens = config->max_new_tokens,
+                                        .temperature = config->temperature,
+                                        .top_k = config->top_k,
+                                        .seed = config->seed,
+                                        .context = config->context};
+  const std::vector<model::Generation> generated = model::generate(model, config->prompts, sampling, options);
   const auto n_prompt = static_cast<int>(config->prompts.size());
-
-  model::TokenBatch batch;
-  for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx) {
-    const std::string& prompt = config->prompts[static_cast<std::size_t>(prompt_idx)];
-    if (static_cast<int>(prompt.size()) + 1 > capacity)
-      throw InputError(
-          fmt::format("prompt {} is {} bytes; with BOS it does not fit the context of {} positions",
-                      prompt_idx + 1, prompt.size(), capacity));
-    std::vector<model::TokenId> tokens{vocab.bos};
-    for (const char byte : prompt) tokens.push_back(static_cast<unsigned char>(byte));
-    batch.add(tokens);
-  }
-  model::KvCache cache(model.config(), n_prompt, capacity);
-  options.cache = &cache;
-  model::Matrix logits = model.forward(batch, options);
-  std::vector<int> last_row(static_cast<std::size_t>(n_prompt));
-  for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx)
-    last_row[static_cast<std::size_t>(prompt_idx)] =
-        batch.seq_offsets[static_cast<std::size_t>(prompt_idx) + 1] - 1;
-
-  std::mt19937_64 rng(config->seed);
-  std::vector<std::string> generated(static_cast<std::size_t>(n_prompt));
-  std::vector<bool> done(static_cast<std::size_t>(n_prompt), config->max_new_tokens == 0);
-  for (int step = 0; step < config->max_new_tokens; ++step) {
-    batch.tokens.clear();
-    batch.seq_offsets.assign(1, 0);
-    bool any_active = false;
-    for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx) {
-      const auto index = static_cast<std::size_t>(prompt_idx);
-      if (done[index]) {
-        batch.add({});
-        continue;
-      }
-      const model::TokenId token = choose_token(logits.row(last_row[index]).data(), vocab, *config, rng);
-      if (token == vocab.eos) {
-        done[index] = true;
-        batch.add({});
-        continue;
-      }
-      generated[index].push_back(static_cast<char>(token));
-      if (cache.length(prompt_idx) >= capacity || step + 1 == config->max_new_tokens) {
-        done[index] = true;
-        batch.add({});
-        continue;
-      }
-      const model::TokenId next[] = {token};
-      batch.add(next);
-      any_active = true;
-    }
-    if (!any_active) break;
-    logits = model.forward(batch, options);
-    for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx)
-      last_row[static_cast<std::size_t>(prompt_idx)] =
-          batch.seq_offsets[static_cast<std::size_t>(prompt_idx)];
-  }
   if (!comm.is_root()) return 0;
   for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx) {
     const auto index = static_cast<std::size_t>(prompt_idx);
     if (n_prompt > 1) fmt::print("=== prompt {} ===\n", prompt_idx + 1);
-    const std::string text = config->prompts[index] + generated[index];
+    const std::string text = config->prompts[index] + generated[index].text;
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
   }

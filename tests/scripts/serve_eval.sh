@@ -3,8 +3,10 @@
 # Rank 0 coordinates, the other ranks host the LoRA experts. Checks: the CSV of every
 # expert-parallel system (a single expert, the oracle, Arrow top-2, PHATGOOSE) is byte-identical at
 # 1, 2, 3 and 4 ranks, also with a placement file that pins and replicates experts; a bad placement
-# file is one clear error and no CSV; an expert rank killed with SIGKILL or stopped with SIGSTOP
-# ends the job with a non-zero exit, a message naming the rank and its experts, and no CSV.
+# file is one clear error and no CSV; `moerge infer` gives the same generations at 1, 2 and 4 ranks
+# and the oracle's equal `moerge generate` with that expert; an expert rank killed with SIGKILL or
+# stopped with SIGSTOP ends the job with a non-zero exit, a message naming the rank and its
+# experts, and no CSV.
 #
 # Env (set by ctest): MOERGE_BIN, MOERGE_SOURCE_DIR, MOERGE_BINARY_DIR.
 set -euo pipefail
@@ -86,7 +88,44 @@ grep -q "4 of the 5 expert ranks host no expert" "$SCRATCH/spare.log" || fail "n
 cmp -s "$SCRATCH/single.np1.csv" "$SCRATCH/spare.csv" || fail "spare ranks changed the figures"
 say "bad placement file: one error, no CSV; spare ranks: a warning"
 
-# 4. Faults: an expert rank killed (SIGKILL) or stopped (SIGSTOP) mid-run.
+# 4. moerge infer: generations identical at 1, 2 and 4 ranks (oracle, Arrow top-2); the oracle's
+#    equal `moerge generate` with the prompt's expert (in-process LoRA, no dispatcher).
+printf '%s\n' '{"id":"c","prompt":"cmake_minimum_required(","domain":"cmake"}' \
+  '{"id":"p","prompt":"import os\nimport ","domain":"python"}' '{"prompt":"/* ","domain":"c_headers"}' \
+  > "$SCRATCH/prompts.jsonl"
+for router in oracle arrow; do
+  for n_rank in 1 2 4; do
+    $MPI -np "$n_rank" "$MOERGE_BIN" infer --model "$ZOO/base" "${EXPERTS[@]}" --router "$router" \
+      --prompts "$SCRATCH/prompts.jsonl" --max-new-tokens 32 --batch 2 -q -o "$SCRATCH/infer_$router.np$n_rank.jsonl" ||
+      fail "infer $router at $n_rank ranks"
+    cmp -s "$SCRATCH/infer_$router.np1.jsonl" "$SCRATCH/infer_$router.np$n_rank.jsonl" ||
+      fail "infer $router: $n_rank ranks differ from 1 rank"
+  done
+  [[ $(wc -l < "$SCRATCH/infer_$router.np1.jsonl") -eq 3 ]] || fail "infer $router: expected 3 lines"
+done
+"$MOERGE_BIN" generate --model "$ZOO/base" --expert "$ZOO/experts/lora/cmake" --prompt "cmake_minimum_required(" \
+  --max-new-tokens 32 > "$SCRATCH/generate_cmake.txt" || fail "generate failed"
+/usr/bin/python3 - "$SCRATCH/infer_oracle.np1.jsonl" "$SCRATCH/generate_cmake.txt" <<'PYEOF' || fail "oracle infer differs from generate"
+import json, sys
+line = json.loads(open(sys.argv[1]).readline())
+text = open(sys.argv[2]).read()
+assert line["id"] == "c" and line["system"] == "oracle", line
+assert text == line["prompt"] + line["generation"] + "\n", (text, line)
+assert len(line["generation"]) == 32 and line["stop"] == "max_new_tokens", line
+PYEOF
+printf '{"prompt": "x", "domain": "rust"}\n' > "$SCRATCH/bad_prompts.jsonl"
+if $MPI -np 2 "$MOERGE_BIN" infer --model "$ZOO/base" "${EXPERTS[@]}" --router oracle --prompts "$SCRATCH/bad_prompts.jsonl" \
+  -q -o "$SCRATCH/bad.jsonl" > "$SCRATCH/bad_prompts.log" 2>&1; then fail "an unknown domain was accepted"; fi
+grep -q "bad_prompts.jsonl: prompt 0: --router oracle needs a \"domain\" naming one of the experts (c_headers, python, cmake, licences); found 'rust'" \
+  "$SCRATCH/bad_prompts.log" || fail "unexpected message: $(cat "$SCRATCH/bad_prompts.log")"
+printf 'not json\n' > "$SCRATCH/bad_prompts.jsonl"
+if "$MOERGE_BIN" infer --model "$ZOO/base" --prompts "$SCRATCH/bad_prompts.jsonl" -q -o "$SCRATCH/bad.jsonl" \
+  > "$SCRATCH/bad_prompts.log" 2>&1; then fail "a line that is not JSON was accepted"; fi
+grep -q "bad_prompts.jsonl:1: not JSON" "$SCRATCH/bad_prompts.log" || fail "unexpected message: $(cat "$SCRATCH/bad_prompts.log")"
+[[ ! -e $SCRATCH/bad.jsonl ]] || fail "an output appeared after bad prompts"
+say "infer: identical generations at 1, 2 and 4 ranks; oracle == generate with the expert; bad prompts: one error"
+
+# 5. Faults: an expert rank killed (SIGKILL) or stopped (SIGSTOP) mid-run.
 signal_rank() {  # signal_rank SIGNAL RANK LOG: once LOG shows the placement, signal that rank's process
   local sig=$1 rank=$2 log=$3 pid env_rank
   for _ in $(seq 100); do grep -q "placement: rank" "$log" 2>/dev/null && break; sleep 0.1; done

@@ -1,0 +1,118 @@
+// A routed system run expert-parallel (see include/moerge/serve/system.hpp).
+#include "moerge/serve/system.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "moerge/core/error.hpp"
+#include "moerge/io/hf.hpp"
+#include "moerge/io/library.hpp"
+#include "moerge/model/lora.hpp"
+#include "moerge/route/hooks.hpp"
+#include "moerge/serve/hosting.hpp"
+
+namespace fs = std::filesystem;
+
+namespace moerge::serve {
+
+namespace {
+
+std::string dir_name(const fs::path& dir) {
+  const fs::path clean = dir.lexically_normal();
+  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
+}
+
+}  // namespace
+
+bool router_runs_expert_parallel(std::string_view router) {
+  return router.empty() || router == "oracle" || router == "arrow" || router == "phatgoose";
+}
+
+ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) : spec_(std::move(spec)) {
+  if (!router_runs_expert_parallel(spec_.router))
+    throw ConfigError(fmt::format("router '{}' does not run expert-parallel", spec_.router));
+  if (spec_.experts.empty()) throw ConfigError("an expert-parallel system needs at least one --expert");
+  if (spec_.router.empty() && spec_.experts.size() != 1)
+    throw ConfigError(fmt::format("{} experts given without a router", spec_.experts.size()));
+  top_k_ = spec_.top_k > 0 ? spec_.top_k : spec_.router == "arrow" ? 4 : spec_.router == "phatgoose" ? 2 : 0;
+
+  std::vector<std::string> names;
+  std::vector<std::uint64_t> n_bytes;
+  io::run_agreed(comm, [&] {
+    for (const fs::path& dir : spec_.experts) {
+      names.push_back(dir_name(dir));
+      n_bytes.push_back(adapter_bytes(dir));
+    }
+    for (std::size_t idx = 0; idx < names.size(); ++idx)
+      if (std::count(names.begin(), names.end(), names[idx]) > 1)
+        throw ConfigError(fmt::format("two experts are named '{}'; give each a distinct name", names[idx]));
+  });
+  Placement placement;
+  io::run_agreed(comm, [&] {
+    placement = make_placement(names, n_bytes, comm.size(), spec_.placement_file, spec_.quiet || !comm.is_root());
+  });
+
+  // Every rank loads what it needs: the coordinator the base, the hosts their experts only.
+  model::LoraSet local(model::ModelConfig{});
+  io::LlamaConfig base_config;
+  io::run_agreed(comm, [&] {
+    base_config = io::parse_llama_config(spec_.model / "config.json");
+    local = load_hosted_experts(placement, comm.rank(), spec_.experts, base_config, spec_.model.string());
+    if (comm.rank() == kCoordinator) base_.emplace(model::LlamaModel::load_dir(spec_.model));
+  });
+  dispatcher_ = std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(base_config),
+                                                   std::move(local), spec_.serve, spec_.quiet);
+  std::vector<model::Matrix> vectors;
+  if (spec_.router == "arrow" || spec_.router == "phatgoose") {
+    io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
+    vectors = spec_.router == "arrow" ? gather_arrow_prototypes(*dispatcher_)
+                                      : gather_phatgoose_gates(*dispatcher_, comm, spec_.experts);
+  }
+  if (!is_coordinator()) return;
+  if (spec_.router == "arrow" || spec_.router == "phatgoose") {
+    route::TokenRouterOptions options;
+    options.top_k = top_k_;
+    hook_ = std::make_unique<route::TokenRouterHook>(
+        spec_.router == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose,
+        std::move(vectors), options);
+  } else if (spec_.router == "oracle") {
+    hook_ = std::make_unique<route::SequenceDecisionHook>();
+  } else {
+    hook_ = std::make_unique<model::SingleExpertHook>(0);
+  }
+}
+
+std::optional<int> ParallelSystem::expert_index(std::string_view name) const {
+  const std::vector<std::string>& names = expert_names();
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) return std::nullopt;
+  return static_cast<int>(found - names.begin());
+}
+
+const model::LlamaModel& ParallelSystem::base() const {
+  if (!base_) throw Error("ParallelSystem::base() on an expert rank");
+  return *base_;
+}
+
+model::ForwardOptions ParallelSystem::forward_options() const {
+  if (!base_) throw Error("ParallelSystem::forward_options() on an expert rank");
+  return model::ForwardOptions{.hook = hook_.get(), .experts = dispatcher_.get()};
+}
+
+void ParallelSystem::set_sequence_experts(const std::vector<int>& expert_of_sequence) {
+  auto* hook = dynamic_cast<route::SequenceDecisionHook*>(hook_.get());
+  if (hook == nullptr) throw Error("set_sequence_experts: the system's router is not the oracle");
+  model::RoutingDecision decision;
+  decision.clear();
+  for (const int expert_idx : expert_of_sequence) {
+    if (expert_idx >= 0) {
+      decision.expert_idx.push_back(expert_idx);
+      decision.weight.push_back(1.0f);
+    }
+    decision.row_offsets.push_back(static_cast<std::int32_t>(decision.expert_idx.size()));
+  }
+  hook->set(std::move(decision));
+}
+
+}  // namespace moerge::serve
