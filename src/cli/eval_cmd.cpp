@@ -29,6 +29,7 @@
 #include "moerge/route/stats.hpp"
 #include "moerge/route/task.hpp"
 #include "moerge/serve/dispatch.hpp"
+#include "moerge/serve/hosting.hpp"
 #include "moerge/serve/system.hpp"
 
 namespace fs = std::filesystem;
@@ -492,14 +493,21 @@ std::string default_system_name(const EvalConfig& config, const eval::ExpertPool
   return eval::expert_name(config.model);
 }
 
+/// A PEFT adapter directory or a LoRA object of a library (LIB/:experts/NAME).
+bool is_lora_source(const fs::path& path) {
+  const serve::ModelSource source = serve::ModelSource::parse(path.string());
+  if (!source.is_library()) return io::detect_source(path) == io::SourceKind::peft_adapter;
+  const io::Library library = io::Library::open(source.path, true);
+  return io::entry_at(library, *source.object).kind == io::ObjectKind::lora;
+}
+
 /// Systems that run expert-parallel (docs/serving.md): a single LoRA expert, the oracle and the
-/// token-level routers whose vectors the hosts compute (Arrow, PHATGOOSE), on PEFT directories.
+/// token-level routers whose vectors the hosts compute (Arrow, PHATGOOSE), on LoRA experts.
 /// Other routers run data-parallel, every rank holding every expert.
 bool runs_expert_parallel(const EvalConfig& config) {
   if (config.experts.empty()) return false;
   for (const fs::path& dir : config.experts)
-    if (dir.string().find("/:") != std::string::npos || io::detect_source(dir) != io::SourceKind::peft_adapter)
-      return false;
+    if (!is_lora_source(dir)) return false;
   if (!config.router) return config.experts.size() == 1;
   return config.router->name != "" && serve::router_runs_expert_parallel(config.router->name);
 }
@@ -531,8 +539,10 @@ int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
         }
       }
   }
-  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config.model,
-                                                               .experts = config.experts,
+  std::vector<std::string> experts;
+  for (const fs::path& expert : config.experts) experts.push_back(expert.string());
+  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config.model.string(),
+                                                               .experts = experts,
                                                                .router = router,
                                                                .top_k = config.router ? config.router->top_k : 0,
                                                                .placement_file = config.placement,

@@ -27,6 +27,7 @@
 #include "moerge/io/library.hpp"
 #include "moerge/model/generate.hpp"
 #include "moerge/model/lora.hpp"
+#include "moerge/serve/hosting.hpp"
 #include "moerge/serve/system.hpp"
 
 namespace fs = std::filesystem;
@@ -228,8 +229,12 @@ void write_generations(const InferConfig& config, const std::string& system, con
   if (!config.quiet) log::info("wrote {} generations to {}", prompts.size(), config.output->string());
 }
 
-bool is_lora_dir(const fs::path& dir) {
-  return dir.string().find("/:") == std::string::npos && io::detect_source(dir) == io::SourceKind::peft_adapter;
+/// A PEFT adapter directory or a LoRA object of a library (LIB/:experts/NAME).
+bool is_lora_source(const fs::path& path) {
+  const serve::ModelSource source = serve::ModelSource::parse(path.string());
+  if (!source.is_library()) return io::detect_source(path) == io::SourceKind::peft_adapter;
+  const io::Library library = io::Library::open(source.path, true);
+  return io::entry_at(library, *source.object).kind == io::ObjectKind::lora;
 }
 
 }  // namespace
@@ -239,7 +244,7 @@ int run_infer(const std::vector<std::string>& args) {
   const auto config = parse(args, comm.rank());
   if (!config) return 0;
 
-  const bool lora_only = !config->experts.empty() && std::all_of(config->experts.begin(), config->experts.end(), is_lora_dir);
+  const bool lora_only = !config->experts.empty() && std::all_of(config->experts.begin(), config->experts.end(), is_lora_source);
   if (!lora_only) {
     // The base alone, a merged model or one full fine-tune: rank 0 runs it.
     if (!config->router.empty())
@@ -262,8 +267,10 @@ int run_infer(const std::vector<std::string>& args) {
     return 0;
   }
 
-  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config->model,
-                                                               .experts = config->experts,
+  std::vector<std::string> experts;
+  for (const fs::path& expert : config->experts) experts.push_back(expert.string());
+  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config->model.string(),
+                                                               .experts = experts,
                                                                .router = config->router,
                                                                .top_k = config->top_k,
                                                                .placement_file = config->placement,

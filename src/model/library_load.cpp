@@ -56,7 +56,24 @@ Vector read_vector(const io::ObjectFile& file, const std::string& path, int n) {
   return out;
 }
 
+
+/// The `config` attribute of a model object, or the base's for a merge stored without one.
+io::LlamaConfig config_of(const io::Library& library, const io::ObjectFile& file) {
+  if (file.has_attr("config"))
+    return io::parse_llama_config_text(file.attr_string("config"),
+                                       fs::path(fmt::format("{}:config", file.path().string())));
+  return io::parse_llama_config_text(io::ObjectFile(library, "base").attr_string("config"),
+                                     fs::path(fmt::format("{}:config", library.object_path("base").string())));
+}
+
 }  // namespace
+
+io::LlamaConfig library_model_config(const io::Library& library, std::string_view name) {
+  const io::ObjectFile file(library, name);
+  if (file.entry().kind == io::ObjectKind::lora)
+    throw InputError(fmt::format("{}: '{}' is a LoRA expert, not a model", file.path().string(), file.entry().name));
+  return config_of(library, file);
+}
 
 LlamaModel load_library_model(const io::Library& library, std::string_view name) {
   const io::ObjectFile file(library, name);
@@ -65,11 +82,7 @@ LlamaModel load_library_model(const io::Library& library, std::string_view name)
     throw InputError(fmt::format("{}: '{}' is a LoRA expert, not a model: load it with its base",
                                  file.path().string(), entry.name));
   const fs::path label = fs::path(fmt::format("{}:config", file.path().string()));
-  const io::LlamaConfig hf_config =
-      file.has_attr("config") ? io::parse_llama_config_text(file.attr_string("config"), label)
-                              : io::parse_llama_config_text(
-                                    io::ObjectFile(library, "base").attr_string("config"),
-                                    fs::path(fmt::format("{}:config", library.object_path("base").string())));
+  const io::LlamaConfig hf_config = config_of(library, file);
   const ModelConfig config = ModelConfig::from_hf(hf_config);
   if (config.d_head % 2 != 0)
     throw InputError(
@@ -107,6 +120,11 @@ LlamaModel load_library_model(const io::Library& library, std::string_view name)
 
 LoraExpert load_library_lora(const io::Library& library, std::string_view name, const LlamaModel& base,
                              std::string expert_name) {
+  return load_library_lora(library, name, base.config(), base.source().string(), std::move(expert_name));
+}
+
+LoraExpert load_library_lora(const io::Library& library, std::string_view name, const ModelConfig& config,
+                             std::string_view base_label, std::string expert_name) {
   const io::ObjectFile file(library, name);
   const std::string label = file.path().string();
   if (file.entry().kind != io::ObjectKind::lora)
@@ -117,7 +135,6 @@ LoraExpert load_library_lora(const io::Library& library, std::string_view name, 
   const bool rslora = file.attr_int("rslora") != 0;
   if (r <= 0 || !(alpha > 0) || !std::isfinite(alpha))
     throw InputError(fmt::format("{}: attributes r = {} and alpha = {} must be positive", label, r, alpha));
-  const ModelConfig& config = base.config();
   LoraExpert expert;
   expert.name = std::move(expert_name);
   // As io::PeftAdapter::scale() computes it, then narrowed as load_lora_expert does.
@@ -138,7 +155,7 @@ LoraExpert load_library_lora(const io::Library& library, std::string_view name, 
       problems.push_back(fmt::format(
           "module '{}' is not one of the linear layers of base {} that moerge adapts "
           "(model.layers.N.self_attn.{{q,k,v,o}}_proj, model.layers.N.mlp.{{gate,up,down}}_proj, N < {})",
-          module_path, base.source().string(), config.n_layer));
+          module_path, base_label, config.n_layer));
       continue;
     }
     const std::string group = "/lora/" + module_path;
@@ -154,7 +171,7 @@ LoraExpert load_library_lora(const io::Library& library, std::string_view name, 
       problems.push_back(
           fmt::format("module '{}': A [{}] and B [{}], expected A [{}] and B [{}] for base {} (r = {})",
                       module_path, fmt::join(a.shape, ", "), fmt::join(b.shape, ", "),
-                      fmt::join(a_expected, ", "), fmt::join(b_expected, ", "), base.source().string(), r));
+                      fmt::join(a_expected, ", "), fmt::join(b_expected, ", "), base_label, r));
       continue;
     }
     auto factors = std::make_shared<LoraFactors>();
@@ -163,7 +180,7 @@ LoraExpert load_library_lora(const io::Library& library, std::string_view name, 
     expert.modules[static_cast<std::size_t>(module->index())] = std::move(factors);
   }
   if (!problems.empty()) {
-    std::string text = fmt::format("LoRA expert {} does not fit base {}:", label, base.source().string());
+    std::string text = fmt::format("LoRA expert {} does not fit base {}:", label, base_label);
     for (const std::string& problem : problems) text += "\n  " + problem;
     throw InputError(text);
   }

@@ -112,8 +112,11 @@ struct ExpertDispatcher::Impl {
   bool stopped = false;
   bool handler_installed = false;
   mutable ServeTimings timings;
+  struct Header {
+    std::int32_t module_index, expert_idx, n_row;
+  };
   // Reused buffers.
-  mutable Matrix x, low, delta;
+  mutable Matrix block, x, low, delta;
   mutable std::vector<float> weights;
 
   Impl(const comm::Comm& comm_in, Placement placement_in, const model::ModelConfig& config_in,
@@ -135,7 +138,11 @@ struct ExpertDispatcher::Impl {
     const Clock::time_point start = Clock::now();
     Clock::time_point deadline = start + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options.reply_timeout_s));
-    auto pause = std::chrono::microseconds(2);
+    // Poll with yields for a short while (an exchange on one node takes microseconds; a sleep
+    // costs at least the kernel's ~50 us timer slack), then back off to 1 ms naps so an idle
+    // expert rank does not take a core from the coordinator.
+    const Clock::time_point spin_until = start + std::chrono::microseconds(300);
+    auto pause = std::chrono::microseconds(50);
     while (!request.test()) {
       if (!coordinator()) {
         answer_probe();
@@ -144,7 +151,10 @@ struct ExpertDispatcher::Impl {
         deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(options.reply_timeout_s));
       }
-      // Back off from spinning to 1 ms naps: ranks share cores with the coordinator's compute.
+      if (Clock::now() < spin_until) {
+        std::this_thread::yield();
+        continue;
+      }
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
@@ -202,40 +212,65 @@ struct ExpertDispatcher::Impl {
                 1);
   }
 
-  /// The results of the items of one host's message, appended to `reply`.
+  /// One expert's result for its rows `x`: the kernel every path runs (model::lora_delta).
+  void compute(const Header& header, const Matrix& rows_in, std::span<const float> row_weights) const {
+    const model::ModuleId module = module_of(header.module_index);
+    const model::LoraExpert& expert = local.expert(local_of_global[static_cast<std::size_t>(header.expert_idx)]);
+    const model::LoraFactors* factors = expert.find(module);
+    if (factors == nullptr)
+      throw Error(fmt::format("expert exchange: expert '{}' does not adapt module {}", expert.name, module.hf_path()));
+    const Clock::time_point start = Clock::now();
+    model::lora_delta(*factors, expert.scale, rows_in, row_weights, low, delta);
+    timings.expert_s += seconds_since(start);
+    timings.n_row += header.n_row;
+  }
+
+  /// The results of the items of one message, appended to `reply`. A message is
+  ///   [n_block_row][n_item] [module, expert, n_row] x n_item
+  ///   [the distinct input rows the items use: n_block_row x d_in floats]
+  ///   per item: [n_row row positions in the block][n_row routing weights]
+  /// so a row routed to several modules of the group (q k v, gate up) travels once.
   void answer(std::span<const std::byte> message, int source, std::vector<float>& reply) const {
     Reader reader(message, source);
+    const auto n_block_row = reader.get<std::int32_t>();
     const auto n_item = reader.get<std::int32_t>();
-    struct Header {
-      std::int32_t module_index, expert_idx, n_row;
-    };
-    std::vector<Header> headers(static_cast<std::size_t>(std::max(n_item, 0)));
+    if (n_block_row < 0 || n_item < 0)
+      throw Error(fmt::format("expert exchange: rank {} got a message of {} rows and {} items from rank {}",
+                              comm->rank(), n_block_row, n_item, source));
+    std::vector<Header> headers(static_cast<std::size_t>(n_item));
+    int d_in = -1;
     for (Header& header : headers) {
       header.module_index = reader.get<std::int32_t>();
       header.expert_idx = reader.get<std::int32_t>();
       header.n_row = reader.get<std::int32_t>();
-    }
-    for (const Header& header : headers) {
       if (header.module_index < 0 || header.module_index >= n_module() || header.expert_idx < 0 ||
           header.expert_idx >= placement.n_expert() || header.n_row <= 0 ||
           local_of_global[static_cast<std::size_t>(header.expert_idx)] < 0)
         throw Error(fmt::format("expert exchange: rank {} got a request for expert {} at module {} ({} rows) "
                                 "that it does not host",
                                 comm->rank(), header.expert_idx, header.module_index, header.n_row));
-      const model::ModuleId module = module_of(header.module_index);
-      const model::LoraExpert& expert = local.expert(local_of_global[static_cast<std::size_t>(header.expert_idx)]);
-      const model::LoraFactors* factors = expert.find(module);
-      if (factors == nullptr)
-        throw Error(fmt::format("expert exchange: expert '{}' does not adapt module {}", expert.name,
-                                module.hf_path()));
-      x.resize(header.n_row, config.d_in(module.kind));
-      reader.get(x.data(), static_cast<std::size_t>(x.size()));
+      const int module_d_in = config.d_in(module_of(header.module_index).kind);
+      if (d_in >= 0 && module_d_in != d_in)
+        throw Error(fmt::format("expert exchange: modules of one message take inputs of {} and {} columns", d_in,
+                                module_d_in));
+      d_in = module_d_in;
+    }
+    block.resize(n_block_row, std::max(d_in, 0));
+    reader.get(block.data(), static_cast<std::size_t>(block.size()));
+    std::vector<std::int32_t> positions;
+    for (const Header& header : headers) {
+      positions.resize(static_cast<std::size_t>(header.n_row));
+      reader.get(positions.data(), positions.size());
       weights.resize(static_cast<std::size_t>(header.n_row));
       reader.get(weights.data(), weights.size());
-      const Clock::time_point start = Clock::now();
-      model::lora_delta(*factors, expert.scale, x, weights, low, delta);
-      timings.expert_s += seconds_since(start);
-      timings.n_row += header.n_row;
+      x.resize(header.n_row, d_in);
+      for (std::int32_t row = 0; row < header.n_row; ++row) {
+        const std::int32_t position = positions[static_cast<std::size_t>(row)];
+        if (position < 0 || position >= n_block_row)
+          throw Error(fmt::format("expert exchange: row position {} outside the {} rows sent", position, n_block_row));
+        x.row(row) = block.row(position);
+      }
+      compute(header, x, weights);
       reply.insert(reply.end(), delta.data(), delta.data() + delta.size());
     }
     if (!reader.done())
@@ -330,8 +365,9 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
   const Impl& d = *impl_;
   if (!d.coordinator()) throw Error(fmt::format("ExpertDispatcher::apply called on expert rank {}", d.comm->rank()));
   if (d.stopped) throw Error("ExpertDispatcher::apply after stop()");
-  const Clock::time_point pack_start = Clock::now();
+  Clock::time_point pack_start = Clock::now();
   const int n_rank = d.comm->size();
+  const auto d_in = static_cast<std::size_t>(input.cols());
 
   // Group every module's rows by expert; one item per (module, expert) with rows, in that order,
   // split into pieces only when one expert's rows exceed a message.
@@ -340,21 +376,24 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
   std::vector<Item> items;
   for (std::size_t routed_idx = 0; routed_idx < modules.size(); ++routed_idx) {
     const model::RoutedModule& routed = modules[routed_idx];
-    const int d_in = d.config.d_in(routed.module.kind);
     const int d_out = d.config.d_out(routed.module.kind);
-    if (input.cols() != d_in || routed.output.rows() != input.rows() || routed.output.cols() != d_out)
+    if (input.cols() != d.config.d_in(routed.module.kind) || routed.output.rows() != input.rows() ||
+        routed.output.cols() != d_out)
       throw Error(fmt::format("module {}: input [{}, {}] / output [{}, {}] do not fit the module",
                               routed.module.hf_path(), input.rows(), input.cols(), routed.output.rows(),
                               routed.output.cols()));
     grouped.push_back(model::group_rows_by_expert(routed.module, *routed.decision, input.rows(), n_expert()));
     const int module_index = routed.module.index();
-    const std::int64_t row_send = (static_cast<std::int64_t>(d_in) + 1) * 4;
+    // Bytes a row may add to a message (its input, if not sent yet, its position and weight) and
+    // to a reply.
+    const auto row_send = static_cast<std::int64_t>(d_in + 2) * 4;
     const std::int64_t row_reply = d_out;  // floats
     const std::int64_t max_piece_rows =
         std::max<std::int64_t>(1, (d.options.max_message_bytes - 64) / std::max(row_send, 4 * row_reply));
     for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx) {
       const auto n_row = static_cast<std::int64_t>(grouped.back().n_row(expert_idx));
-      if (n_row == 0 || d.infos[static_cast<std::size_t>(expert_idx)].module_rank[static_cast<std::size_t>(module_index)] == 0)
+      if (n_row == 0 ||
+          d.infos[static_cast<std::size_t>(expert_idx)].module_rank[static_cast<std::size_t>(module_index)] == 0)
         continue;
       const auto first = static_cast<std::size_t>(grouped.back().offsets[static_cast<std::size_t>(expert_idx)]);
       for (std::int64_t piece_first = 0; piece_first < n_row; piece_first += max_piece_rows) {
@@ -370,24 +409,27 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       }
     }
   }
-  if (items.empty()) {
-    d.timings.comm_s += seconds_since(pack_start);
-    const Clock::time_point base_start = Clock::now();
-    base();
-    d.timings.base_s += seconds_since(base_start);
-    return;
-  }
 
   bool base_done = false;
+  const auto run_base = [&] {
+    if (base_done) return;
+    const Clock::time_point base_start = Clock::now();
+    base();  // the base model's product, while the rows travel
+    d.timings.base_s += seconds_since(base_start);
+    base_done = true;
+  };
   std::size_t next_item = 0;
   std::vector<std::byte> send;
-  std::vector<std::byte> received;
-  std::vector<float> reply;
-  std::vector<float> results;
+  std::vector<float> results;       // remote items' results, in rank order
+  std::vector<float> self_results;  // items this rank hosts
+  std::vector<std::int32_t> position_of_row(static_cast<std::size_t>(input.rows()), -1);
+  std::vector<std::int32_t> block_rows;
+  Matrix x;
   while (next_item < items.size()) {
     // One round: as many items as keep every message within max_message_bytes.
+    if (next_item > 0) pack_start = Clock::now();
     const std::size_t round_begin = next_item;
-    std::int64_t round_send = 4 * n_rank;
+    std::int64_t round_send = 8 * n_rank;
     std::int64_t round_reply = 0;
     while (next_item < items.size() &&
            (next_item == round_begin ||
@@ -398,96 +440,120 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       ++next_item;
     }
     const std::span<Item> round(items.data() + round_begin, next_item - round_begin);
-
-    // Per host: [n_item][module, expert, n_row]... then each item's rows and weights.
     std::vector<std::vector<std::size_t>> of_host(static_cast<std::size_t>(n_rank));
-    for (std::size_t idx = 0; idx < round.size(); ++idx) of_host[static_cast<std::size_t>(round[idx].host)].push_back(idx);
+    for (std::size_t idx = 0; idx < round.size(); ++idx)
+      of_host[static_cast<std::size_t>(round[idx].host)].push_back(idx);
+
+    // Messages to the other hosts (see Impl::answer for the layout).
     send.clear();
     std::vector<std::int64_t> send_counts(static_cast<std::size_t>(n_rank), 0);
     std::vector<std::int64_t> reply_counts(static_cast<std::size_t>(n_rank), 0);
     std::int64_t reply_offset = 0;
+    std::int64_t self_offset = 0;
     for (int rank = 0; rank < n_rank; ++rank) {
       const std::vector<std::size_t>& mine = of_host[static_cast<std::size_t>(rank)];
       if (mine.empty()) continue;
+      if (rank == d.comm->rank()) {
+        for (const std::size_t idx : mine) {
+          round[idx].reply_offset = self_offset;
+          self_offset += round[idx].reply_floats;
+        }
+        continue;
+      }
       const std::size_t start = send.size();
-      const auto n_item = static_cast<std::int32_t>(mine.size());
-      put(send, &n_item, 1);
+      block_rows.clear();
+      for (const std::size_t idx : mine) {
+        const model::ExpertRows& rows = grouped[round[idx].routed_idx];
+        for (std::int32_t row = 0; row < round[idx].n_row; ++row) {
+          const std::int32_t input_row = rows.rows[round[idx].first + static_cast<std::size_t>(row)];
+          if (position_of_row[static_cast<std::size_t>(input_row)] < 0) {
+            position_of_row[static_cast<std::size_t>(input_row)] = static_cast<std::int32_t>(block_rows.size());
+            block_rows.push_back(input_row);
+          }
+        }
+      }
+      const std::int32_t counts_header[2] = {static_cast<std::int32_t>(block_rows.size()),
+                                             static_cast<std::int32_t>(mine.size())};
+      put(send, counts_header, 2);
       for (const std::size_t idx : mine) {
         const std::int32_t header[3] = {round[idx].module_index, round[idx].expert_idx, round[idx].n_row};
         put(send, header, 3);
       }
+      for (const std::int32_t input_row : block_rows) put(send, input.row(input_row).data(), d_in);
       for (const std::size_t idx : mine) {
         Item& item = round[idx];
         const model::ExpertRows& rows = grouped[item.routed_idx];
-        const std::size_t offset = send.size();
-        const auto d_in = static_cast<std::size_t>(input.cols());
-        send.resize(offset + static_cast<std::size_t>(item.n_row) * d_in * 4);
-        for (std::int32_t row = 0; row < item.n_row; ++row)
-          std::memcpy(send.data() + offset + static_cast<std::size_t>(row) * d_in * 4,
-                      input.row(rows.rows[item.first + static_cast<std::size_t>(row)]).data(), d_in * 4);
+        for (std::int32_t row = 0; row < item.n_row; ++row) {
+          const std::int32_t input_row = rows.rows[item.first + static_cast<std::size_t>(row)];
+          put(send, &position_of_row[static_cast<std::size_t>(input_row)], 1);
+        }
         put(send, rows.weights.data() + item.first, static_cast<std::size_t>(item.n_row));
         item.reply_offset = reply_offset;
         reply_offset += item.reply_floats;
         reply_counts[static_cast<std::size_t>(rank)] += item.reply_floats;
       }
+      for (const std::int32_t input_row : block_rows) position_of_row[static_cast<std::size_t>(input_row)] = -1;
       send_counts[static_cast<std::size_t>(rank)] = static_cast<std::int64_t>(send.size() - start);
     }
-    const comm::Layout send_layout = comm::Layout::from_counts(send_counts, "expert exchange (activations)");
-    const comm::Layout reply_layout = comm::Layout::from_counts(reply_counts, "expert exchange (results)");
-    std::vector<std::int32_t> counts(send_layout.counts.begin(), send_layout.counts.end());
-    std::vector<std::int32_t> counts_back(static_cast<std::size_t>(n_rank), 0);
-    // The coordinator receives no activations, except from itself when it hosts experts.
-    std::vector<std::int64_t> self_counts(static_cast<std::size_t>(n_rank), 0);
-    self_counts[kCoordinator] = send_counts[kCoordinator];
-    const comm::Layout receive_layout = comm::Layout::from_counts(self_counts, "expert exchange (self)");
-    received.resize(static_cast<std::size_t>(send_counts[kCoordinator]));
-    std::vector<std::int64_t> self_reply(static_cast<std::size_t>(n_rank), 0);
-    self_reply[kCoordinator] = reply_counts[kCoordinator];
-    const comm::Layout reply_send_layout = comm::Layout::from_counts(self_reply, "expert exchange (self results)");
     results.resize(static_cast<std::size_t>(reply_offset));
+    self_results.resize(static_cast<std::size_t>(self_offset));
+    const bool remote = reply_offset > 0;
     d.timings.comm_s += seconds_since(pack_start);
 
-    comm::Request counts_request =
-        d.comm->ialltoall(std::span<const std::int32_t>(counts), std::span<std::int32_t>(counts_back));
-    comm::Request scatter_request = d.comm->ialltoallv(std::span<const std::byte>(send), send_layout,
-                                                       std::span<std::byte>(received), receive_layout);
-    const bool self_hosted = send_counts[kCoordinator] > 0;
+    comm::Request counts_request;
+    comm::Request scatter_request;
     comm::Request gather_request;
-    reply.clear();
-    if (!self_hosted)
-      gather_request = d.comm->ialltoallv(std::span<const float>(reply), reply_send_layout,
-                                          std::span<float>(results), reply_layout);
-    if (!base_done) {
-      const Clock::time_point base_start = Clock::now();
-      base();  // the base model's product, while the rows travel
-      d.timings.base_s += seconds_since(base_start);
-      base_done = true;
+    std::vector<std::int32_t> counts(static_cast<std::size_t>(n_rank), 0);
+    std::vector<std::int32_t> counts_back(static_cast<std::size_t>(n_rank), 0);
+    const std::vector<std::int64_t> zeros(static_cast<std::size_t>(n_rank), 0);
+    const comm::Layout nothing = comm::Layout::from_counts(zeros, "expert exchange");
+    comm::Layout send_layout;
+    comm::Layout reply_layout;
+    if (remote) {
+      send_layout = comm::Layout::from_counts(send_counts, "expert exchange (activations)");
+      reply_layout = comm::Layout::from_counts(reply_counts, "expert exchange (results)");
+      counts.assign(send_layout.counts.begin(), send_layout.counts.end());
+      counts_request = d.comm->ialltoall(std::span<const std::int32_t>(counts), std::span<std::int32_t>(counts_back));
+      scatter_request =
+          d.comm->ialltoallv(std::span<const std::byte>(send), send_layout, std::span<std::byte>(), nothing);
+      gather_request =
+          d.comm->ialltoallv(std::span<const float>(), nothing, std::span<float>(results), reply_layout);
     }
-    d.wait(counts_request, "counts");
-    d.wait(scatter_request, "activations");
-    if (self_hosted) {
-      d.answer(received, kCoordinator, reply);
-      gather_request = d.comm->ialltoallv(std::span<const float>(reply), reply_send_layout,
-                                          std::span<float>(results), reply_layout);
+    run_base();
+    // The experts this rank hosts (every expert with one rank), while the others compute.
+    for (const std::size_t idx : of_host[static_cast<std::size_t>(d.comm->rank())]) {
+      const Item& item = round[idx];
+      const model::ExpertRows& rows = grouped[item.routed_idx];
+      x.resize(item.n_row, input.cols());
+      for (std::int32_t row = 0; row < item.n_row; ++row)
+        x.row(row) = input.row(rows.rows[item.first + static_cast<std::size_t>(row)]);
+      d.compute(Impl::Header{item.module_index, item.expert_idx, item.n_row}, x,
+                std::span<const float>(rows.weights.data() + item.first, static_cast<std::size_t>(item.n_row)));
+      std::copy(d.delta.data(), d.delta.data() + d.delta.size(), self_results.begin() + item.reply_offset);
     }
-    d.wait(gather_request, "results");
+    if (remote) {
+      d.wait(counts_request, "counts");
+      d.wait(scatter_request, "activations");
+      d.wait(gather_request, "results");
+      ++d.timings.n_exchange;
+    }
 
     // Combine in item order: module by module, experts ascending, as LoraSet::apply adds them.
     const Clock::time_point combine_start = Clock::now();
     for (const Item& item : round) {
       const model::RoutedModule& routed = modules[item.routed_idx];
-      const auto d_out = routed.output.cols();
-      const Eigen::Map<const Matrix> item_delta(results.data() + item.reply_offset, item.n_row, d_out);
+      const float* item_results =
+          (item.host == d.comm->rank() ? self_results.data() : results.data()) + item.reply_offset;
+      const Eigen::Map<const Matrix> item_delta(item_results, item.n_row, routed.output.cols());
       const model::ExpertRows& rows = grouped[item.routed_idx];
       model::scatter_add_rows(item_delta,
                               std::span<const std::int32_t>(rows.rows.data() + item.first,
                                                             static_cast<std::size_t>(item.n_row)),
                               routed.output);
-      d.timings.n_row += item.n_row;
     }
-    ++d.timings.n_exchange;
     d.timings.comm_s += seconds_since(combine_start);
   }
+  run_base();  // no routed rows for experts that adapt these modules
 }
 
 void ExpertDispatcher::serve() {

@@ -16,15 +16,6 @@ namespace fs = std::filesystem;
 
 namespace moerge::serve {
 
-namespace {
-
-std::string dir_name(const fs::path& dir) {
-  const fs::path clean = dir.lexically_normal();
-  return (clean.has_filename() ? clean.filename() : clean.parent_path().filename()).string();
-}
-
-}  // namespace
-
 bool router_runs_expert_parallel(std::string_view router) {
   return router.empty() || router == "oracle" || router == "arrow" || router == "phatgoose";
 }
@@ -37,12 +28,14 @@ ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) 
     throw ConfigError(fmt::format("{} experts given without a router", spec_.experts.size()));
   top_k_ = spec_.top_k > 0 ? spec_.top_k : spec_.router == "arrow" ? 4 : spec_.router == "phatgoose" ? 2 : 0;
 
+  std::vector<ModelSource> experts;
   std::vector<std::string> names;
   std::vector<std::uint64_t> n_bytes;
   io::run_agreed(comm, [&] {
-    for (const fs::path& dir : spec_.experts) {
-      names.push_back(dir_name(dir));
-      n_bytes.push_back(adapter_bytes(dir));
+    for (const std::string& text : spec_.experts) {
+      experts.push_back(ModelSource::parse(text));
+      names.push_back(experts.back().name);
+      n_bytes.push_back(expert_bytes(experts.back()));
     }
     for (std::size_t idx = 0; idx < names.size(); ++idx)
       if (std::count(names.begin(), names.end(), names[idx]) > 1)
@@ -54,20 +47,21 @@ ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) 
   });
 
   // Every rank loads what it needs: the coordinator the base, the hosts their experts only.
+  const ModelSource base_source = ModelSource::parse(spec_.model);
   model::LoraSet local(model::ModelConfig{});
-  io::LlamaConfig base_config;
+  io::LlamaConfig config;
   io::run_agreed(comm, [&] {
-    base_config = io::parse_llama_config(spec_.model / "config.json");
-    local = load_hosted_experts(placement, comm.rank(), spec_.experts, base_config, spec_.model.string());
-    if (comm.rank() == kCoordinator) base_.emplace(model::LlamaModel::load_dir(spec_.model));
+    config = base_config(base_source);
+    local = load_hosted_experts(placement, comm.rank(), experts, config, base_source.text);
+    if (comm.rank() == kCoordinator) base_.emplace(load_base(base_source));
   });
-  dispatcher_ = std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(base_config),
+  dispatcher_ = std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(config),
                                                    std::move(local), spec_.serve, spec_.quiet);
   std::vector<model::Matrix> vectors;
   if (spec_.router == "arrow" || spec_.router == "phatgoose") {
     io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
     vectors = spec_.router == "arrow" ? gather_arrow_prototypes(*dispatcher_)
-                                      : gather_phatgoose_gates(*dispatcher_, comm, spec_.experts);
+                                      : gather_phatgoose_gates(*dispatcher_, comm, experts);
   }
   if (!is_coordinator()) return;
   if (spec_.router == "arrow" || spec_.router == "phatgoose") {

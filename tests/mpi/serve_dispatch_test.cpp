@@ -160,7 +160,12 @@ TEST(serve, dispatched_experts_give_the_in_process_bits) {
   };
   EXPECT_TRUE(same_bits(run_down(setup.all), run_down(dispatcher)));
   dispatcher.stop();
-  EXPECT_GT(dispatcher.timings().n_exchange, 0);
+  // One rank computes every expert itself: no message at all.
+  if (setup.comm.size() > 1) {
+    EXPECT_GT(dispatcher.timings().n_exchange, 0);
+  } else {
+    EXPECT_EQ(dispatcher.timings().n_exchange, 0);
+  }
 }
 
 TEST(serve, small_messages_go_in_rounds_with_the_same_result) {
@@ -181,7 +186,9 @@ TEST(serve, small_messages_go_in_rounds_with_the_same_result) {
   const Matrix dispatched = run_qkv(dispatcher, setup.config, input, w_qkv, decisions);
   // Pieces change the GEMMs' row counts, hence rounding: f32 tolerance relative to the values.
   EXPECT_LE((expected - dispatched).cwiseAbs().maxCoeff(), 1e-5f * (1.0f + expected.cwiseAbs().maxCoeff()));
-  EXPECT_GT(dispatcher.timings().n_exchange, 3);
+  if (setup.comm.size() > 1) {
+    EXPECT_GT(dispatcher.timings().n_exchange, 3);
+  }
   dispatcher.stop();
 }
 

@@ -73,7 +73,21 @@ grep -q "placement: rank 3: .*(python, cmake)" "$SCRATCH/pinned.log" || fail "pl
 cmp -s "$SCRATCH/arrow.np1.csv" "$SCRATCH/pinned.csv" || fail "pinned and replicated placement changed the figures"
 say "placement file (python on ranks 1-3, cmake on 3): identical CSV"
 
-# 3. Bad placement files and spare ranks.
+# 3. Library objects: the base and the experts from an HDF5 expert library (each host opens only its
+#    experts' files) give the directories' figures.
+LIB=$SCRATCH/lib
+"$MOERGE_BIN" library init "$LIB" --base "$ZOO/base" -q || fail "library init"
+"$MOERGE_BIN" library import "$LIB" "$ZOO/experts/lora/c_headers" "$ZOO/experts/lora/python" \
+  "$ZOO/experts/lora/cmake" "$ZOO/experts/lora/licences" -q || fail "library import"
+for router in arrow phatgoose; do
+  $MPI -np 3 "$MOERGE_BIN" eval --model "$LIB/:base" --expert "$LIB/:experts/c_headers" --expert "$LIB/:experts/python" \
+    --expert "$LIB/:experts/cmake" --expert "$LIB/:experts/licences" "${DOMAINS[@]}" --router "$router" \
+    $([[ $router == arrow ]] && echo --top-k 2) -q -o "$SCRATCH/lib_$router.csv" || fail "library $router at 3 ranks"
+  cmp -s "$SCRATCH/$router.np1.csv" "$SCRATCH/lib_$router.csv" || fail "library objects change the $router figures"
+done
+say "library objects (LIB/:base, LIB/:experts/NAME) at 3 ranks: the directories' CSV"
+
+# 4. Bad placement files and spare ranks.
 printf 'pyhton: 1\n' > "$SCRATCH/bad.yml"
 if $MPI -np 2 "$MOERGE_BIN" eval --model "$ZOO/base" "${EXPERTS[@]}" "${DOMAINS[@]}" --router arrow \
   --placement "$SCRATCH/bad.yml" -q -o "$SCRATCH/bad.csv" > "$SCRATCH/bad.log" 2>&1; then
@@ -88,7 +102,7 @@ grep -q "4 of the 5 expert ranks host no expert" "$SCRATCH/spare.log" || fail "n
 cmp -s "$SCRATCH/single.np1.csv" "$SCRATCH/spare.csv" || fail "spare ranks changed the figures"
 say "bad placement file: one error, no CSV; spare ranks: a warning"
 
-# 4. moerge infer: generations identical at 1, 2 and 4 ranks (oracle, Arrow top-2); the oracle's
+# 5. moerge infer: generations identical at 1, 2 and 4 ranks (oracle, Arrow top-2); the oracle's
 #    equal `moerge generate` with the prompt's expert (in-process LoRA, no dispatcher).
 printf '%s\n' '{"id":"c","prompt":"cmake_minimum_required(","domain":"cmake"}' \
   '{"id":"p","prompt":"import os\nimport ","domain":"python"}' '{"prompt":"/* ","domain":"c_headers"}' \
@@ -125,13 +139,13 @@ grep -q "bad_prompts.jsonl:1: not JSON" "$SCRATCH/bad_prompts.log" || fail "unex
 [[ ! -e $SCRATCH/bad.jsonl ]] || fail "an output appeared after bad prompts"
 say "infer: identical generations at 1, 2 and 4 ranks; oracle == generate with the expert; bad prompts: one error"
 
-# 5. Faults: an expert rank killed (SIGKILL) or stopped (SIGSTOP) mid-run.
+# 6. Faults: an expert rank killed (SIGKILL) or stopped (SIGSTOP) mid-run.
 signal_rank() {  # signal_rank SIGNAL RANK LOG: once LOG shows the placement, signal that rank's process
   local sig=$1 rank=$2 log=$3 pid env_rank
   for _ in $(seq 100); do grep -q "placement: rank" "$log" 2>/dev/null && break; sleep 0.1; done
   sleep 1
   for pid in $(pgrep -x moerge); do
-    env_rank=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p') || true
+    env_rank=$( (tr "\0" "\n" < "/proc/$pid/environ") 2>/dev/null | sed -n "s/^OMPI_COMM_WORLD_RANK=//p") || true
     if [[ $env_rank == "$rank" ]] && grep -q "$SCRATCH" "/proc/$pid/cmdline" 2>/dev/null; then
       kill "-$sig" "$pid"
       return 0

@@ -23,5 +23,13 @@ LlamaModel load_library_model(const io::Library& library, std::string_view name)
 /// the rank of the file's `r` attribute. InputError naming the file, the module and the shapes.
 LoraExpert load_library_lora(const io::Library& library, std::string_view name, const LlamaModel& base,
                              std::string expert_name);
+/// The same against a base known by its config only (`base_label` names it in messages): what a
+/// rank that hosts experts but not the base uses.
+LoraExpert load_library_lora(const io::Library& library, std::string_view name, const ModelConfig& config,
+                             std::string_view base_label, std::string expert_name);
+
+/// The architecture of model object `name` (base, full or merge): its `config` attribute, or the
+/// base's for a merge stored without one.
+io::LlamaConfig library_model_config(const io::Library& library, std::string_view name);
 
 }  // namespace moerge::model

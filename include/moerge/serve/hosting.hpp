@@ -1,9 +1,10 @@
-// What a rank does with the experts it hosts: load only those (PEFT adapter directories), and
-// compute the routers' per-expert vectors where the experts are (Arrow prototypes, PHATGOOSE
-// gates), gathered on the coordinator in the system's expert order.
+// What a rank does with the experts it hosts: load only those (PEFT adapter directories or LoRA
+// objects of an expert library), and compute the routers' per-expert vectors where the experts
+// are (Arrow prototypes, PHATGOOSE gates), gathered on the coordinator in the system's order.
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,12 +17,30 @@
 
 namespace moerge::serve {
 
-/// Bytes of an adapter's weights (adapter_model.safetensors), the placement's measure.
-std::uint64_t adapter_bytes(const std::filesystem::path& dir);
+/// A model or expert as the command line names it: a directory, or `LIB/:OBJECT` (an object of
+/// the expert library LIB, e.g. LIB/:base, LIB/:experts/python).
+struct ModelSource {
+  std::string text;                  // as given
+  std::filesystem::path path;        // the directory, or the library
+  std::optional<std::string> object;  // set for a library object
+  std::string name;                  // the directory's or the object's base name
 
-/// The experts `rank` hosts (placement.experts_of(rank)), loaded from `dirs` (one per expert, in
-/// the system's order) and checked against the base known by its config.
-model::LoraSet load_hosted_experts(const Placement& placement, int rank, std::span<const std::filesystem::path> dirs,
+  static ModelSource parse(std::string_view text);
+  bool is_library() const { return object.has_value(); }
+};
+
+/// Bytes of an expert's weights (adapter_model.safetensors, or the library object file): the
+/// placement's measure.
+std::uint64_t expert_bytes(const ModelSource& expert);
+
+/// The architecture of the base: config.json of a directory or the object's config attribute.
+io::LlamaConfig base_config(const ModelSource& base);
+/// The base model itself (what the coordinator loads).
+model::LlamaModel load_base(const ModelSource& base);
+
+/// The experts `rank` hosts (placement.experts_of(rank)), loaded from `experts` (one per expert,
+/// in the system's order) and checked against the base known by its config.
+model::LoraSet load_hosted_experts(const Placement& placement, int rank, std::span<const ModelSource> experts,
                                    const io::LlamaConfig& base_config, std::string_view base_label);
 
 /// route::check_router_experts over every rank's experts: InputError unless every expert adapts
@@ -31,9 +50,10 @@ void check_router_layout(const ExpertDispatcher& dispatcher);
 /// Arrow prototypes of every expert (route::arrow_prototypes), computed on the hosts; on the
 /// coordinator, empty elsewhere. Collective.
 std::vector<model::Matrix> gather_arrow_prototypes(const ExpertDispatcher& dispatcher);
-/// PHATGOOSE gates (route::read_phatgoose_gates) read by the hosts from `dirs` (every expert's
-/// adapter directory, in the system's order). Collective; errors on any rank reach every rank.
+/// PHATGOOSE gates read by the hosts: an adapter directory's phatgoose_gates.safetensors
+/// (route::read_phatgoose_gates), a library object's /stats/phatgoose. Collective; errors on any
+/// rank reach every rank.
 std::vector<model::Matrix> gather_phatgoose_gates(const ExpertDispatcher& dispatcher, const comm::Comm& comm,
-                                                  std::span<const std::filesystem::path> dirs);
+                                                  std::span<const ModelSource> experts);
 
 }  // namespace moerge::serve
