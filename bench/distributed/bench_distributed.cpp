@@ -546,6 +546,7 @@ int run(const Config& config, const Comm& comm) {
   // Placement by bytes (serve::make_placement), the same on every rank.
   std::vector<std::string> names;
   std::vector<std::uint64_t> n_bytes;
+  std::vector<moerge::serve::ModelSource> sources;  // the zoo adapters (none for generated experts)
   if (config.n_generate > 0) {
     for (int expert_idx = 0; expert_idx < config.n_generate; ++expert_idx) {
       names.push_back(fmt::format("generated{:03d}", expert_idx));
@@ -553,8 +554,9 @@ int run(const Config& config, const Comm& comm) {
     }
   } else {
     for (const fs::path& dir : config.lora_dirs) {
-      names.push_back(dir.filename().string());
-      n_bytes.push_back(moerge::serve::adapter_bytes(dir));
+      sources.push_back(moerge::serve::ModelSource::parse(dir.string()));
+      names.push_back(sources.back().name);
+      n_bytes.push_back(moerge::serve::expert_bytes(sources.back()));
     }
   }
   const Placement placement = moerge::serve::make_placement(names, n_bytes, comm.size(), std::nullopt, true);
@@ -576,7 +578,7 @@ int run(const Config& config, const Comm& comm) {
     for (const int expert_idx : placement.experts_of(comm.rank()))
       local.add(generate_expert(model_config, expert_idx, config.generate_rank, config.seed));
   } else {
-    local = moerge::serve::load_hosted_experts(placement, comm.rank(), config.lora_dirs, hf_config,
+    local = moerge::serve::load_hosted_experts(placement, comm.rank(), sources, hf_config,
                                                config.model_dir.string());
   }
   const long rss_after_kb = status_kb("VmRSS");

@@ -269,13 +269,24 @@ std::string_view granularity_name(Granularity granularity) {
   return "?";
 }
 
+/// What a routed system runs on: the base here and the experts either in this process
+/// (data-parallel: every rank holds every expert, `factors` set) or on the ranks of a
+/// serve::ParallelSystem (expert-parallel: `factors` null, routers' vectors gathered from the hosts).
+struct SystemModels {
+  const model::LlamaModel& base;
+  const model::ExpertApplier& experts;      // decisions' expert_idx index these
+  const model::LoraSet* factors = nullptr;  // every expert's factors, when they are in this process
+  /// Arrow prototypes or PHATGOOSE gates of every expert (called once, for those routers).
+  std::function<route::ModuleVectors(const std::string& router)> vectors;
+};
+
 /// A routed system: one scorer for every domain (token- and sequence-level routers, the uniform
 /// merge) or one per domain (oracle: the domain's expert; lorahub: weights searched on the
 /// domain's few-shot examples). Every input a router needs is checked at construction, before any
 /// scoring.
 class RoutedSystem {
  public:
-  RoutedSystem(const EvalConfig& config, const eval::ExpertPool& pool) : config_(config), pool_(pool) {
+  RoutedSystem(const EvalConfig& config, SystemModels models) : config_(config), models_(std::move(models)) {
     const RouterChoice& choice = *config.router;
     const auto shape = router_shape(choice.name);
     if (!shape || !route::router_info(choice.name)) {
@@ -285,10 +296,6 @@ class RoutedSystem {
       throw ConfigError(fmt::format("--router '{}': no router of that name (routers: {})", choice.name, known));
     }
     shape_ = *shape;
-    if (!pool.full.empty())
-      throw ConfigError(fmt::format("--router {}: '{}' is a full fine-tune; routers route among LoRA adapters",
-                                    choice.name, pool.full.front().name));
-    route::check_router_experts(pool.lora);
     if (choice.granularity && *choice.granularity != shape_.granularity)
       throw ConfigError(fmt::format("--router {} routes per {}: --granularity {} is not available for it",
                                     choice.name, granularity_name(shape_.granularity),
@@ -308,13 +315,8 @@ class RoutedSystem {
               "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with "
               "the expert named like it; experts: {})",
               domain.name, expert_list()));
-    } else if (name == "phatgoose") {
-      std::vector<fs::path> dirs;
-      for (int expert_idx = 0; expert_idx < pool.lora.n_expert(); ++expert_idx)
-        dirs.push_back(adapter_dir(pool.lora.expert(expert_idx).name));
-      vectors_ = route::read_phatgoose_gates(pool.lora, dirs);
-    } else if (name == "arrow") {
-      vectors_ = route::arrow_prototypes(pool.lora);
+    } else if (name == "phatgoose" || name == "arrow") {
+      vectors_ = models_.vectors(name);
     } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
       read_samples();
     } else if (name == "lorahub") {
@@ -329,9 +331,8 @@ class RoutedSystem {
     route::TokenRouterOptions token_options;
     token_options.top_k = top_k_;
     if (name == "uniform_merge") {
-      const std::vector<float> weights(static_cast<std::size_t>(pool_.lora.n_expert()),
-                                       1.0f / static_cast<float>(pool_.lora.n_expert()));
-      merged_ = model::merge_dense(pool_.base, pool_.lora, weights);
+      const std::vector<float> weights(static_cast<std::size_t>(n_expert()), 1.0f / static_cast<float>(n_expert()));
+      merged_ = model::merge_dense(models_.base, factors(), weights);
       scorer_ = std::make_unique<eval::ModelScorer>(*merged_);
     } else if (name == "arrow" || name == "phatgoose") {
       hook_ = std::make_unique<route::TokenRouterHook>(
@@ -339,25 +340,25 @@ class RoutedSystem {
           token_options);
     } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
       route::SampleStats stats =
-          route::compute_sample_stats(pool_.base, pool_.lora, samples_, context, config_.n_window_batch);
+          route::compute_sample_stats(models_.base, models_.experts, samples_, context, config_.n_window_batch);
       if (name == "centroid") {
         hook_ = std::make_unique<route::TokenRouterHook>(route::TokenRouterKind::centroid, std::move(stats.centroids),
                                                          token_options);
       } else {
         std::optional<route::LinearRouter> router;
         if (name == "learned")
-          router = route::train_linear_router(stats.features, stats.labels, pool_.lora.n_expert());
+          router = route::train_linear_router(stats.features, stats.labels, n_expert());
         const route::SequenceRouterKind kind = name == "retrieval" ? route::SequenceRouterKind::retrieval
                                                : name == "cbtm"    ? route::SequenceRouterKind::cbtm
                                                                    : route::SequenceRouterKind::learned;
         scorer_ = std::make_unique<route::SequenceRoutedScorer>(
-            pool_.base, pool_.lora, std::move(stats.embeddings), std::move(router),
+            models_.base, models_.experts, std::move(stats.embeddings), std::move(router),
             route::SequenceRouterOptions{.kind = kind, .top_k = top_k_, .aggregation = aggregation_, .context = context});
       }
     }
     if (hook_)
-      scorer_ = std::make_unique<eval::ModelScorer>(pool_.base,
-                                                    model::ForwardOptions{.hook = hook_.get(), .experts = &pool_.lora});
+      scorer_ = std::make_unique<eval::ModelScorer>(models_.base,
+                                                    model::ForwardOptions{.hook = hook_.get(), .experts = &models_.experts});
   }
 
   eval::Scorer& scorer_for(const eval::DomainSpec& domain) {
@@ -365,25 +366,25 @@ class RoutedSystem {
     if (name == "oracle") {
       domain_hook_ = std::make_unique<model::SingleExpertHook>(*expert_index(domain.name));
       domain_scorer_ = std::make_unique<eval::ModelScorer>(
-          pool_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = &pool_.lora});
+          models_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = &models_.experts});
       return *domain_scorer_;
     }
     if (name == "lorahub") {
       const auto& examples = fewshot_.at(domain.name);
-      route::LorahubTask task = route::lorahub_task(pool_.base, pool_.lora, examples, context_, route::LorahubOptions{},
+      route::LorahubTask task = route::lorahub_task(models_.base, factors(), examples, context_, route::LorahubOptions{},
                                                     "lorahub_" + domain.name);
       std::string weights;
       for (Eigen::Index expert_idx = 0; expert_idx < task.search.weights.size(); ++expert_idx)
-        weights += fmt::format(" {}={:.3f}", pool_.lora.expert(static_cast<int>(expert_idx)).name,
+        weights += fmt::format(" {}={:.3f}", models_.experts.expert_name(static_cast<int>(expert_idx)),
                                task.search.weights(expert_idx));
       if (!config_.quiet)
         log::info("lorahub {}: {} evaluations, few-shot objective {:.4f} (bits per byte {:.4f}), weights{}",
                   domain.name, task.search.n_eval, task.search.objective, task.search.loss, weights);
-      domain_set_ = std::make_unique<model::LoraSet>(pool_.base.config());
+      domain_set_ = std::make_unique<model::LoraSet>(models_.base.config());
       domain_set_->add(std::move(task.combined));
       domain_hook_ = std::make_unique<model::SingleExpertHook>(0);
       domain_scorer_ = std::make_unique<eval::ModelScorer>(
-          pool_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = domain_set_.get()});
+          models_.base, model::ForwardOptions{.hook = domain_hook_.get(), .experts = domain_set_.get()});
       return *domain_scorer_;
     }
     return *scorer_;
@@ -393,23 +394,28 @@ class RoutedSystem {
   route::Aggregation aggregation() const { return aggregation_; }
 
  private:
+  int n_expert() const { return models_.experts.n_expert(); }
+
+  /// The experts' factors, for the routers that combine parameters (uniform_merge, lorahub):
+  /// those run data-parallel, with every expert in this process.
+  const model::LoraSet& factors() const {
+    if (models_.factors == nullptr)
+      throw Error(fmt::format("--router {} combines the experts' parameters: it needs every expert in this process",
+                              config_.router->name));
+    return *models_.factors;
+  }
+
   std::optional<int> expert_index(const std::string& name) const {
-    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx)
-      if (pool_.lora.expert(expert_idx).name == name) return expert_idx;
+    for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx)
+      if (models_.experts.expert_name(expert_idx) == name) return expert_idx;
     return std::nullopt;
   }
 
   std::string expert_list() const {
     std::string out;
-    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx)
-      out += fmt::format("{}{}", expert_idx == 0 ? "" : ", ", pool_.lora.expert(expert_idx).name);
+    for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx)
+      out += fmt::format("{}{}", expert_idx == 0 ? "" : ", ", models_.experts.expert_name(expert_idx));
     return out;
-  }
-
-  fs::path adapter_dir(const std::string& name) const {
-    for (const fs::path& dir : config_.experts)
-      if (eval::expert_name(dir) == name) return dir;
-    throw Error(fmt::format("expert '{}' has no directory among --expert", name));
   }
 
   /// The directory of `kind` ("validation", "fewshot") of domain `name` in --domains-json.
@@ -421,8 +427,8 @@ class RoutedSystem {
   }
 
   void read_samples() {
-    for (int expert_idx = 0; expert_idx < pool_.lora.n_expert(); ++expert_idx) {
-      const std::string& expert = pool_.lora.expert(expert_idx).name;
+    for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx) {
+      const std::string& expert = models_.experts.expert_name(expert_idx);
       std::optional<fs::path> dir;
       if (const auto given = config_.expert_data.find(expert); given != config_.expert_data.end())
         dir = given->second;
@@ -455,7 +461,7 @@ class RoutedSystem {
   }
 
   const EvalConfig& config_;
-  const eval::ExpertPool& pool_;
+  SystemModels models_;
   RouterShape shape_;
   route::Aggregation aggregation_ = route::Aggregation::output;
   int top_k_ = 0;
@@ -472,13 +478,29 @@ class RoutedSystem {
 };
 
 /// The dispatch point of --router (docs/routing.md).
+/// The data-parallel routed system: every expert in this process.
 std::unique_ptr<RoutedSystem> make_router(const EvalConfig& config, const eval::ExpertPool& pool) {
-  return std::make_unique<RoutedSystem>(config, pool);
+  if (!pool.full.empty())
+    throw ConfigError(fmt::format("--router {}: '{}' is a full fine-tune; routers route among LoRA adapters",
+                                  config.router->name, pool.full.front().name));
+  route::check_router_experts(pool.lora);
+  const auto vectors = [&config](const eval::ExpertPool& experts, const std::string& router) {
+    if (router == "arrow") return route::arrow_prototypes(experts.lora);
+    std::vector<serve::ModelSource> sources;
+    for (const fs::path& expert : config.experts) sources.push_back(serve::ModelSource::parse(expert.string()));
+    return serve::read_phatgoose_gates(experts.lora, sources);
+  };
+  return std::make_unique<RoutedSystem>(
+      config, SystemModels{.base = pool.base,
+                           .experts = pool.lora,
+                           .factors = &pool.lora,
+                           .vectors = [&pool, vectors](const std::string& router) { return vectors(pool, router); }});
 }
 
-std::string default_system_name(const EvalConfig& config, const eval::ExpertPool& pool) {
-  if (config.router) {
-    const RouterChoice& choice = *config.router;
+/// The system column of a routed system: the router's name, arrow_topK, NAME_topK for a
+/// non-default k, NAME_parameter / NAME_output for a non-default aggregation.
+std::string router_system_name(const RouterChoice& choice) {
+  {
     const auto shape = router_shape(choice.name);
     const int top_k = choice.top_k > 0 ? choice.top_k : (shape ? shape->default_top_k : 0);
     if (choice.name == "arrow") return fmt::format("arrow_top{}", top_k);
@@ -488,6 +510,10 @@ std::string default_system_name(const EvalConfig& config, const eval::ExpertPool
       name += *choice.aggregation == route::Aggregation::parameter ? "_parameter" : "_output";
     return name;
   }
+}
+
+std::string default_system_name(const EvalConfig& config, const eval::ExpertPool& pool) {
+  if (config.router) return router_system_name(*config.router);
   if (!pool.full.empty()) return "full_" + pool.full.front().name;
   if (pool.lora.n_expert() == 1) return "lora_" + pool.lora.expert(0).name;
   return eval::expert_name(config.model);
@@ -501,44 +527,61 @@ bool is_lora_source(const fs::path& path) {
   return io::entry_at(library, *source.object).kind == io::ObjectKind::lora;
 }
 
-/// Systems that run expert-parallel (docs/serving.md): a single LoRA expert, the oracle and the
-/// token-level routers whose vectors the hosts compute (Arrow, PHATGOOSE), on LoRA experts.
-/// Other routers run data-parallel, every rank holding every expert.
+/// Score every domain with the routed system's scorer for it, or with `scorer`; rows on rank 0.
+std::vector<eval::EvalRow> score_domains(const EvalConfig& config, const std::string& system, int n_ctx,
+                                         RoutedSystem* routed, eval::Scorer* scorer,
+                                         const std::vector<std::vector<eval::Document>>& documents,
+                                         const comm::Comm& comm) {
+  const eval::EvalOptions options{.context = config.context > 0 ? config.context : n_ctx,
+                                  .n_window_batch = config.n_window_batch,
+                                  .quiet = config.quiet};
+  if (options.context > n_ctx && comm.is_root())
+    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
+  if (routed) routed->prepare(options.context);
+  std::vector<eval::EvalRow> rows;
+  for (std::size_t domain_idx = 0; domain_idx < config.domains.size(); ++domain_idx) {
+    eval::Scorer& domain_scorer = routed ? routed->scorer_for(config.domains[domain_idx]) : *scorer;
+    const eval::DomainScore score =
+        eval::score_domain(domain_scorer, config.domains[domain_idx], documents[domain_idx], options, comm);
+    rows.push_back(eval::EvalRow{.system = system,
+                                 .domain = score.domain,
+                                 .split = score.split,
+                                 .n_bytes = score.n_bytes,
+                                 .bits_per_byte = score.bits_per_byte()});
+  }
+  return rows;
+}
+
+/// Rank 0: the table, and the CSV with --output.
+void write_rows(const EvalConfig& config, const std::vector<eval::EvalRow>& rows) {
+  if (!config.quiet) fmt::print("{}", eval::eval_table(rows));
+  if (config.output) {
+    eval::write_eval_csv(*config.output, rows);
+    if (!config.quiet) fmt::print("wrote {} rows to {}\n", rows.size(), config.output->string());
+  }
+}
+
+/// Systems that run expert-parallel (docs/serving.md): a single LoRA expert and every router that
+/// mixes the experts' outputs (oracle, arrow, phatgoose, centroid, retrieval, cbtm, learned), on
+/// LoRA experts. Routers that combine parameters (uniform_merge, lorahub, --aggregate parameter)
+/// run data-parallel, every rank holding every expert.
 bool runs_expert_parallel(const EvalConfig& config) {
   if (config.experts.empty()) return false;
   for (const fs::path& dir : config.experts)
     if (!is_lora_source(dir)) return false;
   if (!config.router) return config.experts.size() == 1;
-  return config.router->name != "" && serve::router_runs_expert_parallel(config.router->name);
+  const std::string& name = config.router->name;
+  const auto shape = router_shape(name);
+  // Routers that combine the experts' parameters need every expert's factors in one process.
+  const route::Aggregation aggregation = config.router->aggregation.value_or(
+      shape ? shape->aggregation : route::Aggregation::output);
+  return shape && aggregation == route::Aggregation::output && serve::router_runs_expert_parallel(name);
 }
 
 /// Rank 0 runs the base model and the router and scores every window; the other ranks host the
 /// experts and answer the exchanges. Same figures at any rank count (tests/scripts/serve_eval.sh).
 int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
   const std::string router = config.router ? config.router->name : std::string();
-  if (config.router) {
-    const RouterChoice& choice = *config.router;
-    const Granularity own = router == "oracle" ? Granularity::task : Granularity::token;
-    if (choice.granularity && *choice.granularity != own)
-      throw ConfigError(fmt::format("--router {} routes per {}: --granularity {} is not available for it", router,
-                                    granularity_name(own), granularity_name(*choice.granularity)));
-    if (choice.aggregation && *choice.aggregation != route::Aggregation::output)
-      throw ConfigError(fmt::format("--router {} aggregates by output only when it runs expert-parallel", router));
-    if (router == "oracle" && choice.top_k > 0)
-      throw ConfigError("--router oracle uses every expert or one: --top-k does not apply");
-    if (router == "oracle")
-      for (const eval::DomainSpec& domain : config.domains) {
-        const auto named = [&](const fs::path& dir) { return eval::expert_name(dir) == domain.name; };
-        if (std::none_of(config.experts.begin(), config.experts.end(), named)) {
-          std::vector<std::string> names;
-          for (const fs::path& dir : config.experts) names.push_back(eval::expert_name(dir));
-          throw InputError(fmt::format(
-              "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with the "
-              "expert named like it; experts: {})",
-              domain.name, fmt::join(names, ", ")));
-        }
-      }
-  }
   std::vector<std::string> experts;
   for (const fs::path& expert : config.experts) experts.push_back(expert.string());
   serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config.model.string(),
@@ -548,49 +591,34 @@ int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
                                                                .placement_file = config.placement,
                                                                .serve = config.serve,
                                                                .quiet = config.quiet});
-  std::vector<std::vector<eval::Document>> documents;
-  io::run_agreed(comm, [&] {
-    if (system.is_coordinator())
-      for (const eval::DomainSpec& domain : config.domains) documents.push_back(eval::read_documents(domain.dir));
-  });
   if (!system.is_coordinator()) {
     system.serve();
     return 0;
   }
-  std::string name = config.system_name.value_or(router.empty() ? "lora_" + system.expert_names().front() : router);
-  if (!config.system_name && router == "arrow") name = fmt::format("arrow_top{}", system.top_k());
-  if (!config.system_name && router == "phatgoose" && system.top_k() != 2) name = fmt::format("phatgoose_top{}", system.top_k());
-
-  const int n_ctx = system.base().config().n_ctx;
-  const eval::EvalOptions options{.context = config.context > 0 ? config.context : n_ctx,
-                                  .n_window_batch = config.n_window_batch,
-                                  .quiet = config.quiet};
-  if (options.context > n_ctx)
-    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
-  const comm::Comm alone = comm::Comm::self();  // the coordinator scores every window
-  std::vector<eval::EvalRow> rows;
-  for (std::size_t domain_idx = 0; domain_idx < config.domains.size(); ++domain_idx) {
-    const eval::DomainSpec& domain = config.domains[domain_idx];
-    model::ForwardOptions forward = system.forward_options();
-    std::optional<model::SingleExpertHook> oracle;
-    if (router == "oracle") {
-      oracle.emplace(*system.expert_index(domain.name));
-      forward.hook = &*oracle;
-    }
-    eval::ModelScorer scorer(system.base(), forward);
-    const eval::DomainScore score = eval::score_domain(scorer, domain, documents[domain_idx], options, alone);
-    rows.push_back(eval::EvalRow{.system = name,
-                                 .domain = score.domain,
-                                 .split = score.split,
-                                 .n_bytes = score.n_bytes,
-                                 .bits_per_byte = score.bits_per_byte()});
+  // The coordinator: everything below fails here alone; the expert ranks are released by the
+  // system's destructor and the error is reported once.
+  std::vector<std::vector<eval::Document>> documents;
+  for (const eval::DomainSpec& domain : config.domains) documents.push_back(eval::read_documents(domain.dir));
+  model::SingleExpertHook single_expert(0);
+  std::unique_ptr<RoutedSystem> routed;
+  std::unique_ptr<eval::Scorer> scorer;
+  if (config.router) {
+    routed = std::make_unique<RoutedSystem>(
+        config, SystemModels{.base = system.base(),
+                             .experts = system.dispatcher(),
+                             .factors = nullptr,
+                             .vectors = [&system](const std::string&) { return system.router_vectors(); }});
+  } else {
+    scorer = std::make_unique<eval::ModelScorer>(
+        system.base(), model::ForwardOptions{.hook = &single_expert, .experts = &system.dispatcher()});
   }
+  const std::string name = config.system_name.value_or(config.router ? router_system_name(*config.router)
+                                                                     : "lora_" + system.expert_names().front());
+  const std::vector<eval::EvalRow> rows =
+      score_domains(config, name, system.base().config().n_ctx, routed.get(), scorer.get(), documents,
+                    comm::Comm::self());  // the coordinator scores every window
   system.stop();
-  if (!config.quiet) fmt::print("{}", eval::eval_table(rows));
-  if (config.output) {
-    eval::write_eval_csv(*config.output, rows);
-    if (!config.quiet) fmt::print("wrote {} rows to {}\n", rows.size(), config.output->string());
-  }
+  write_rows(config, rows);
   return 0;
 }
 
@@ -629,31 +657,9 @@ int run_eval(const std::vector<std::string>& args) {
     scorer = std::make_unique<eval::ModelScorer>(pool.base);
   }
   const std::string system = config->system_name.value_or(default_system_name(*config, pool));
-  const int n_ctx = pool.base.config().n_ctx;
-  eval::EvalOptions options{.context = config->context > 0 ? config->context : n_ctx,
-                            .n_window_batch = config->n_window_batch,
-                            .quiet = config->quiet};
-  if (options.context > n_ctx && comm.is_root())
-    log::warn("--context {} is longer than the model's max_position_embeddings {}", options.context, n_ctx);
-  if (routed) routed->prepare(options.context);
-
-  std::vector<eval::EvalRow> rows;
-  for (std::size_t domain_idx = 0; domain_idx < config->domains.size(); ++domain_idx) {
-    eval::Scorer& domain_scorer = routed ? routed->scorer_for(config->domains[domain_idx]) : *scorer;
-    const eval::DomainScore score =
-        eval::score_domain(domain_scorer, config->domains[domain_idx], documents[domain_idx], options, comm);
-    rows.push_back(eval::EvalRow{.system = system,
-                                 .domain = score.domain,
-                                 .split = score.split,
-                                 .n_bytes = score.n_bytes,
-                                 .bits_per_byte = score.bits_per_byte()});
-  }
-  if (!comm.is_root()) return 0;
-  if (!config->quiet) fmt::print("{}", eval::eval_table(rows));
-  if (config->output) {
-    eval::write_eval_csv(*config->output, rows);
-    if (!config->quiet) fmt::print("wrote {} rows to {}\n", rows.size(), config->output->string());
-  }
+  const std::vector<eval::EvalRow> rows =
+      score_domains(*config, system, pool.base.config().n_ctx, routed.get(), scorer.get(), documents, comm);
+  if (comm.is_root()) write_rows(*config, rows);
   return 0;
 }
 

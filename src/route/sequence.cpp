@@ -94,7 +94,7 @@ RoutingDecision route_sequences(const SequenceRouterOptions& options, const Matr
   throw Error("unknown sequence router kind");
 }
 
-SequenceRoutedScorer::SequenceRoutedScorer(const model::LlamaModel& base, const model::LoraSet& experts,
+SequenceRoutedScorer::SequenceRoutedScorer(const model::LlamaModel& base, const model::ExpertApplier& experts,
                                            Matrix expert_embeddings, std::optional<LinearRouter> router,
                                            SequenceRouterOptions options)
     : base_(base),
@@ -108,6 +108,8 @@ SequenceRoutedScorer::SequenceRoutedScorer(const model::LlamaModel& base, const 
     throw ConfigError("c-BTM mixes the outputs of separate models: --aggregate parameter does not apply");
   if (options_.kind == SequenceRouterKind::learned && !router_)
     throw ConfigError("the learned router needs a trained classifier");
+  if (options_.aggregation == Aggregation::parameter && dynamic_cast<const model::LoraSet*>(&experts) == nullptr)
+    throw ConfigError("--aggregate parameter combines the experts' factors: it needs every expert in this process");
   if (options_.kind != SequenceRouterKind::learned && expert_embeddings_.rows() != experts.n_expert())
     throw Error(fmt::format("sequence router: {} expert embeddings for {} experts", expert_embeddings_.rows(),
                             experts.n_expert()));
@@ -204,7 +206,8 @@ model::Matrix SequenceRoutedScorer::log_probs(const model::TokenBatch& batch) {
     return logits;
   }
   // Parameter aggregation: one combined LoRA per distinct choice of experts and weights.
-  model::LoraSet combined(experts_.config());
+  const auto& factors = dynamic_cast<const model::LoraSet&>(experts_);  // checked at construction
+  model::LoraSet combined(factors.config());
   std::map<std::vector<double>, int> combo_of;
   RoutingDecision per_sequence;
   per_sequence.clear();
@@ -219,7 +222,7 @@ model::Matrix SequenceRoutedScorer::log_probs(const model::TokenBatch& batch) {
       auto found = combo_of.find(weights);
       if (found == combo_of.end()) {
         const int combo_idx = combined.add(
-            combine_lora_experts(experts_, weights, fmt::format("combination {}", combo_of.size())));
+            combine_lora_experts(factors, weights, fmt::format("combination {}", combo_of.size())));
         found = combo_of.emplace(weights, combo_idx).first;
       }
       per_sequence.expert_idx.push_back(found->second);

@@ -197,7 +197,7 @@ Matrix sequence_embeddings(const model::LlamaModel& base, const model::TokenBatc
 
 ExpertSampleStats compute_expert_sample_stats(const model::LlamaModel& base,
                                               const model::LlamaModel& activations,
-                                              const model::LoraSet* experts, int expert_idx,
+                                              const model::ExpertApplier* experts, int expert_idx,
                                               std::span<const eval::Document> documents, int context,
                                               int n_window_batch, bool with_gram, std::string_view expert) {
   const model::ModelConfig& config = base.config();
@@ -233,7 +233,7 @@ ExpertSampleStats compute_expert_sample_stats(const model::LlamaModel& base,
   return stats;
 }
 
-SampleStats compute_sample_stats(const model::LlamaModel& base, const model::LoraSet& experts,
+SampleStats compute_sample_stats(const model::LlamaModel& base, const model::ExpertApplier& experts,
                                  std::span<const std::vector<eval::Document>> samples, int context,
                                  int n_window_batch) {
   const model::ModelConfig& config = base.config();
@@ -248,7 +248,7 @@ SampleStats compute_sample_stats(const model::LlamaModel& base, const model::Lor
   for (int expert_idx = 0; expert_idx < experts.n_expert(); ++expert_idx) {
     ExpertSampleStats one = compute_expert_sample_stats(
         base, base, &experts, expert_idx, samples[static_cast<std::size_t>(expert_idx)], context,
-        n_window_batch, false, experts.expert(expert_idx).name);
+        n_window_batch, false, experts.expert_name(expert_idx));
     for (int index = 0; index < n_module(config); ++index) {
       const Vector& centroid = one.centroids[static_cast<std::size_t>(index)];
       Matrix& centroids = stats.centroids[static_cast<std::size_t>(index)];

@@ -356,6 +356,9 @@ bool ExpertDispatcher::is_coordinator() const { return impl_->coordinator(); }
 const Placement& ExpertDispatcher::placement() const { return impl_->placement; }
 const std::vector<ExpertInfo>& ExpertDispatcher::experts() const { return impl_->infos; }
 int ExpertDispatcher::n_expert() const { return impl_->placement.n_expert(); }
+const std::string& ExpertDispatcher::expert_name(int expert_idx) const {
+  return impl_->placement.expert_names.at(static_cast<std::size_t>(expert_idx));
+}
 const model::LoraSet& ExpertDispatcher::local() const { return impl_->local; }
 const std::vector<int>& ExpertDispatcher::local_experts() const { return impl_->local_experts; }
 const ServeTimings& ExpertDispatcher::timings() const { return impl_->timings; }

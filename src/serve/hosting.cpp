@@ -96,36 +96,43 @@ std::vector<model::Matrix> gather_arrow_prototypes(const ExpertDispatcher& dispa
   return dispatcher.gather_module_vectors(route::arrow_prototypes(dispatcher.local()));
 }
 
+std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, std::span<const ModelSource> sources) {
+  if (sources.size() != static_cast<std::size_t>(experts.n_expert()))
+    throw Error(fmt::format("read_phatgoose_gates: {} sources for {} experts", sources.size(), experts.n_expert()));
+  const model::ModelConfig& config = experts.config();
+  const auto n_expert = static_cast<Eigen::Index>(experts.n_expert());
+  std::vector<model::Matrix> gates(static_cast<std::size_t>(config.n_layer) * model::n_module_kind);
+  // One expert at a time: a set may mix directories and library objects.
+  for (Eigen::Index expert_idx = 0; expert_idx < n_expert; ++expert_idx) {
+    const ModelSource& source = sources[static_cast<std::size_t>(expert_idx)];
+    std::vector<model::Matrix> own;
+    if (source.is_library()) {
+      const io::Library library = io::Library::open(source.path, true);
+      const std::string object_name = io::entry_at(library, *source.object).name;
+      own = route::read_library_vectors(library, std::span(&object_name, 1), config, route::StatsKind::phatgoose);
+    } else {
+      model::LoraSet one(config);
+      one.add(experts.expert(static_cast<int>(expert_idx)));
+      const fs::path dir = source.path;
+      own = route::read_phatgoose_gates(one, std::span(&dir, 1));
+    }
+    for (std::size_t index = 0; index < gates.size(); ++index) {
+      if (own[index].size() == 0) continue;
+      if (gates[index].size() == 0) gates[index] = model::Matrix::Zero(n_expert, own[index].cols());
+      gates[index].row(expert_idx) = own[index].row(0);
+    }
+  }
+  return gates;
+}
+
 std::vector<model::Matrix> gather_phatgoose_gates(const ExpertDispatcher& dispatcher, const comm::Comm& comm,
                                                   std::span<const ModelSource> experts) {
-  const model::LoraSet& local = dispatcher.local();
-  const model::ModelConfig& config = local.config();
-  const auto n_local = static_cast<Eigen::Index>(dispatcher.local_experts().size());
-  std::vector<model::Matrix> gates(static_cast<std::size_t>(config.n_layer) * model::n_module_kind);
-  io::run_agreed(comm, [&] {
-    // One expert at a time: a host may mix directories and library objects.
-    for (Eigen::Index local_idx = 0; local_idx < n_local; ++local_idx) {
-      const int expert_idx = dispatcher.local_experts()[static_cast<std::size_t>(local_idx)];
-      const ModelSource& source = experts[static_cast<std::size_t>(expert_idx)];
-      std::vector<model::Matrix> own;
-      if (source.is_library()) {
-        const io::Library library = io::Library::open(source.path, true);
-        const std::string object_name = io::entry_at(library, *source.object).name;
-        own = route::read_library_vectors(library, std::span(&object_name, 1), config, route::StatsKind::phatgoose);
-      } else {
-        model::LoraSet one(config);
-        one.add(local.expert(static_cast<int>(local_idx)));
-        const fs::path dir = source.path;
-        own = route::read_phatgoose_gates(one, std::span(&dir, 1));
-      }
-      for (std::size_t index = 0; index < gates.size(); ++index) {
-        if (own[index].size() == 0) continue;
-        if (gates[index].size() == 0) gates[index] = model::Matrix::Zero(n_local, own[index].cols());
-        gates[index].row(local_idx) = own[index].row(0);
-      }
-    }
-  });
-  return dispatcher.gather_module_vectors(gates);
+  std::vector<ModelSource> local_sources;
+  for (const int expert_idx : dispatcher.local_experts()) local_sources.push_back(experts[static_cast<std::size_t>(expert_idx)]);
+  std::vector<model::Matrix> local;
+  io::run_agreed(comm, [&] { local = read_phatgoose_gates(dispatcher.local(), local_sources); });
+  if (local.empty()) local.resize(static_cast<std::size_t>(dispatcher.local().config().n_layer) * model::n_module_kind);
+  return dispatcher.gather_module_vectors(local);
 }
 
 }  // namespace moerge::serve

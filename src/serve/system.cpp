@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 namespace moerge::serve {
 
 bool router_runs_expert_parallel(std::string_view router) {
-  return router.empty() || router == "oracle" || router == "arrow" || router == "phatgoose";
+  return router.empty() || router == "oracle" || router == "arrow" || router == "phatgoose" ||
+         router == "centroid" || router == "retrieval" || router == "cbtm" || router == "learned";
 }
 
 ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) : spec_(std::move(spec)) {
@@ -57,24 +58,27 @@ ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) 
   });
   dispatcher_ = std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(config),
                                                    std::move(local), spec_.serve, spec_.quiet);
-  std::vector<model::Matrix> vectors;
-  if (spec_.router == "arrow" || spec_.router == "phatgoose") {
-    io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
-    vectors = spec_.router == "arrow" ? gather_arrow_prototypes(*dispatcher_)
-                                      : gather_phatgoose_gates(*dispatcher_, comm, experts);
-  }
+  if (!spec_.router.empty() && spec_.router != "oracle") io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
+  if (spec_.router == "arrow" || spec_.router == "phatgoose")
+    vectors_ = spec_.router == "arrow" ? gather_arrow_prototypes(*dispatcher_)
+                                       : gather_phatgoose_gates(*dispatcher_, comm, experts);
   if (!is_coordinator()) return;
   if (spec_.router == "arrow" || spec_.router == "phatgoose") {
     route::TokenRouterOptions options;
     options.top_k = top_k_;
     hook_ = std::make_unique<route::TokenRouterHook>(
-        spec_.router == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose,
-        std::move(vectors), options);
+        spec_.router == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose, vectors_,
+        options);
   } else if (spec_.router == "oracle") {
     hook_ = std::make_unique<route::SequenceDecisionHook>();
-  } else {
+  } else if (spec_.router.empty()) {
     hook_ = std::make_unique<model::SingleExpertHook>(0);
   }
+}
+
+std::vector<model::Matrix> ParallelSystem::router_vectors() {
+  if (!base_) throw Error("ParallelSystem::router_vectors() on an expert rank");
+  return std::move(vectors_);
 }
 
 std::optional<int> ParallelSystem::expert_index(std::string_view name) const {

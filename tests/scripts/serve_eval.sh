@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/scripts/serve_eval.sh: `moerge eval` expert-parallel on the expert zoo (docs/serving.md).
 # Rank 0 coordinates, the other ranks host the LoRA experts. Checks: the CSV of every
-# expert-parallel system (a single expert, the oracle, Arrow top-2, PHATGOOSE) is byte-identical at
-# 1, 2, 3 and 4 ranks, also with a placement file that pins and replicates experts; a bad placement
+# expert-parallel system (a single expert, the oracle, Arrow top-2, PHATGOOSE, centroid, retrieval,
+# c-BTM, learned) and of a data-parallel one (retrieval with parameter aggregation) is
+# byte-identical at 1, 2, 3 and 4 ranks, also with a placement file that pins and replicates experts; a bad placement
 # file is one clear error and no CSV; `moerge infer` gives the same generations at 1, 2 and 4 ranks
 # and the oracle's equal `moerge generate` with that expert; an expert rank killed with SIGKILL or
 # stopped with SIGSTOP ends the job with a non-zero exit, a message naming the rank and its
@@ -60,9 +61,30 @@ for system in single oracle arrow phatgoose; do
   [[ $(wc -l < "$SCRATCH/$system.np1.csv") -eq 3 ]] || fail "$system: expected a header and 2 rows"
   say "$system: identical CSV at 1, 2, 3 and 4 ranks ($(sed -n 2p "$SCRATCH/$system.np1.csv"))"
 done
+# Routers whose statistics come from forwards through the dispatcher (samples: 2 validation
+# documents per expert); and one that combines parameters, which runs data-parallel.
+SAMPLES=()
+for name in c_headers python cmake licences; do
+  mkdir -p "$SCRATCH/samples/$name"
+  find "$ZOO/eval/$name/validation" -type f | LC_ALL=C sort | head -2 | xargs -I{} cp {} "$SCRATCH/samples/$name/"
+  SAMPLES+=(--expert-data "$name=$SCRATCH/samples/$name")
+done
+for system in centroid retrieval cbtm learned retrieval_parameter; do
+  for n_rank in 1 2 3 4; do
+    if [[ $system == retrieval_parameter ]]; then
+      run "$n_rank" "$system" --router retrieval --aggregate parameter "${SAMPLES[@]}"
+    else
+      run "$n_rank" "$system" --router "$system" "${SAMPLES[@]}"
+    fi
+    cmp -s "$SCRATCH/$system.np1.csv" "$SCRATCH/$system.np$n_rank.csv" ||
+      fail "$system: $n_rank ranks differ from 1 rank: $(diff "$SCRATCH/$system.np1.csv" "$SCRATCH/$system.np$n_rank.csv" | head -4)"
+  done
+  say "$system: identical CSV at 1, 2, 3 and 4 ranks ($(sed -n 2p "$SCRATCH/$system.np1.csv"))"
+done
+
 # The systems differ from each other (the comparison above could not pass on a constant).
-[[ $(cut -d, -f5 "$SCRATCH"/{oracle,arrow,phatgoose}.np1.csv | sort -u | wc -l) -ge 6 ]] ||
-  fail "oracle, arrow and phatgoose gave the same figures"
+[[ $(cut -d, -f5 "$SCRATCH"/{oracle,arrow,phatgoose,centroid,retrieval,cbtm,learned}.np1.csv | sort -u | wc -l) -ge 14 ]] ||
+  fail "the routers gave the same figures"
 
 # 2. A placement file that pins and replicates experts: same bytes; the coordinator logs it.
 printf 'python: [1, 2, 3]\ncmake: 3\n' > "$SCRATCH/placement.yml"

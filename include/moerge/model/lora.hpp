@@ -86,7 +86,8 @@ class LoraSet final : public ExpertApplier {
   /// Append an expert; ConfigError if an expert with that name is already there, Error if its
   /// module table does not fit the config (load_lora_expert's experts always fit).
   int add(LoraExpert expert);
-  int n_expert() const { return static_cast<int>(experts_.size()); }
+  int n_expert() const override { return static_cast<int>(experts_.size()); }
+  const std::string& expert_name(int expert_idx) const override { return expert(expert_idx).name; }
   const LoraExpert& expert(int expert_idx) const { return experts_.at(static_cast<std::size_t>(expert_idx)); }
   const ModelConfig& config() const { return config_; }
 

@@ -83,6 +83,9 @@ class ExpertApplier {
   virtual ~ExpertApplier() = default;
   virtual void apply(std::span<RoutedModule> modules, const Matrix& input,
                      const std::function<void()>& base) const = 0;
+  /// The experts decisions may name (expert_idx 0..n_expert()-1) and their names.
+  virtual int n_expert() const = 0;
+  virtual const std::string& expert_name(int expert_idx) const = 0;
 };
 
 }  // namespace moerge::model

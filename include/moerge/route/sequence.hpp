@@ -46,7 +46,9 @@ RoutingDecision route_sequences(const SequenceRouterOptions& options, const Matr
 /// distributions: log p = logsumexp_j(log w_j + log p_j).
 class SequenceRoutedScorer : public eval::Scorer {
  public:
-  SequenceRoutedScorer(const model::LlamaModel& base, const model::LoraSet& experts, Matrix expert_embeddings,
+  /// `experts` applies the chosen experts (a LoraSet here, or a serve::ExpertDispatcher for experts
+  /// hosted by other ranks); parameter aggregation combines factors, so it needs a LoraSet.
+  SequenceRoutedScorer(const model::LlamaModel& base, const model::ExpertApplier& experts, Matrix expert_embeddings,
                        std::optional<LinearRouter> router, SequenceRouterOptions options);
 
   void prepare_batch(std::span<const eval::Window> windows, std::span<const eval::Document> documents) override;
@@ -59,7 +61,7 @@ class SequenceRoutedScorer : public eval::Scorer {
 
  private:
   const model::LlamaModel& base_;
-  const model::LoraSet& experts_;
+  const model::ExpertApplier& experts_;
   Matrix expert_embeddings_;
   std::optional<LinearRouter> router_;
   SequenceRouterOptions options_;

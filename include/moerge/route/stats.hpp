@@ -68,7 +68,7 @@ struct SampleStats {
 /// of `context` bytes, n_window_batch windows per forward). Centroids are the mean input rows of
 /// each module over the expert's windows with that expert applied (SingleExpertHook), so they
 /// describe the activations the expert produces and sees.
-SampleStats compute_sample_stats(const model::LlamaModel& base, const model::LoraSet& experts,
+SampleStats compute_sample_stats(const model::LlamaModel& base, const model::ExpertApplier& experts,
                                  std::span<const std::vector<eval::Document>> samples, int context,
                                  int n_window_batch = 16);
 
@@ -88,7 +88,7 @@ struct ExpertSampleStats {
 /// double. InputError naming `expert` when the sample holds no byte.
 ExpertSampleStats compute_expert_sample_stats(const model::LlamaModel& base,
                                               const model::LlamaModel& activations,
-                                              const model::LoraSet* experts, int expert_idx,
+                                              const model::ExpertApplier* experts, int expert_idx,
                                               std::span<const eval::Document> documents, int context,
                                               int n_window_batch, bool with_gram, std::string_view expert);
 

@@ -64,7 +64,8 @@ class ExpertDispatcher final : public model::ExpertApplier {
   bool is_coordinator() const;
   const Placement& placement() const;
   const std::vector<ExpertInfo>& experts() const;
-  int n_expert() const;
+  int n_expert() const override;
+  const std::string& expert_name(int expert_idx) const override;
   /// The experts this rank hosts and their global indices.
   const model::LoraSet& local() const;
   const std::vector<int>& local_experts() const;

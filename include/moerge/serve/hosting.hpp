@@ -50,9 +50,13 @@ void check_router_layout(const ExpertDispatcher& dispatcher);
 /// Arrow prototypes of every expert (route::arrow_prototypes), computed on the hosts; on the
 /// coordinator, empty elsewhere. Collective.
 std::vector<model::Matrix> gather_arrow_prototypes(const ExpertDispatcher& dispatcher);
-/// PHATGOOSE gates read by the hosts: an adapter directory's phatgoose_gates.safetensors
-/// (route::read_phatgoose_gates), a library object's /stats/phatgoose. Collective; errors on any
-/// rank reach every rank.
+/// The PHATGOOSE gates of `experts` (sources[e] is where expert e came from): an adapter
+/// directory's phatgoose_gates.safetensors (route::read_phatgoose_gates), a library object's
+/// /stats/phatgoose (route::read_library_vectors); per module [n_expert, d_in].
+std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, std::span<const ModelSource> sources);
+
+/// PHATGOOSE gates read by the hosts (read_phatgoose_gates of their experts). Collective; errors
+/// on any rank reach every rank.
 std::vector<model::Matrix> gather_phatgoose_gates(const ExpertDispatcher& dispatcher, const comm::Comm& comm,
                                                   std::span<const ModelSource> experts);
 

@@ -18,7 +18,9 @@
 namespace moerge::serve {
 
 /// Routers that run expert-parallel: "" (one expert on every row), "oracle" (a given expert per
-/// sequence), "arrow" and "phatgoose" (per token).
+/// sequence), "arrow" and "phatgoose" (per token, vectors from the hosts), and the routers whose
+/// statistics come from forwards through the dispatcher ("centroid", "retrieval", "cbtm",
+/// "learned", mixing outputs). forward_options() has a hook for the first four only.
 bool router_runs_expert_parallel(std::string_view router);
 
 struct ParallelSystemSpec {
@@ -57,12 +59,15 @@ class ParallelSystem {
   ExpertDispatcher& dispatcher() { return *dispatcher_; }
   /// The router's top-k as used (default filled in).
   int top_k() const { return top_k_; }
+  /// Coordinator, arrow / phatgoose: the experts' vectors the hosts computed (moved out once).
+  std::vector<model::Matrix> router_vectors();
 
  private:
   ParallelSystemSpec spec_;
   std::optional<model::LlamaModel> base_;
   std::unique_ptr<ExpertDispatcher> dispatcher_;
   std::unique_ptr<model::ModuleHook> hook_;
+  std::vector<model::Matrix> vectors_;
   int top_k_ = 0;
 };
 
