@@ -31,7 +31,7 @@
 // usage: mpirun -np N moerge_bench_distributed --model DIR --text DIR --label NAME
 //          (--lora DIR... | --generate N [--generate-rank R] [--seed S])
 //          [--batch B] [--length L] [--prompt P] [--steps N] [--repeat R] [--top-k K]
-//          [--memory-only 0|1] [--comm 0|1]
+//          [--memory-only 0|1] [--comm 0|1] [--overlap 0|1]
 #include <fmt/core.h>
 #include <sys/resource.h>
 
@@ -97,6 +97,7 @@ struct Config {
   int top_k = 2;
   bool memory_only = false;
   bool comm = true;
+  bool overlap = true;  // the base product runs while the exchange is in flight
 };
 
 int parse_int(std::string_view flag, const std::string& text, int min_value) {
@@ -138,6 +139,7 @@ Config parse_args(int argc, char** argv) {
     else if (flag == "--top-k") config.top_k = parse_int(flag, value, 1);
     else if (flag == "--memory-only") config.memory_only = parse_flag(flag, value);
     else if (flag == "--comm") config.comm = parse_flag(flag, value);
+    else if (flag == "--overlap") config.overlap = parse_flag(flag, value);
     else throw ConfigError(fmt::format("unknown option {}", flag));
   }
   if (config.model_dir.empty()) throw ConfigError("--model DIR is required");
@@ -326,7 +328,8 @@ struct Bench {
   bool coordinator() const { return comm.rank() == moerge::serve::kCoordinator; }
 
   ExpertDispatcher make_dispatcher() const {
-    return ExpertDispatcher(comm, placement, model_config, local, {}, /*quiet=*/true);
+    return ExpertDispatcher(comm, placement, model_config, local,
+                            moerge::serve::ServeOptions{.overlap = config.overlap}, /*quiet=*/true);
   }
 
   /// One dispatcher's life: the coordinator runs `work` through it, then releases the hosts.
@@ -586,7 +589,8 @@ int run(const Config& config, const Comm& comm) {
   // Arrow prototypes computed by the hosts, gathered on the coordinator.
   std::optional<moerge::route::TokenRouterHook> router;
   {
-    ExpertDispatcher dispatcher(comm, placement, model_config, local, {}, true);
+    ExpertDispatcher dispatcher(comm, placement, model_config, local,
+                                moerge::serve::ServeOptions{.overlap = config.overlap}, true);
     moerge::serve::check_router_layout(dispatcher);
     std::vector<Matrix> prototypes = moerge::serve::gather_arrow_prototypes(dispatcher);
     if (coordinator) {

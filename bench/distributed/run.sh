@@ -57,6 +57,9 @@ for ranks in 1 2; do
   run "$ranks" "${common[@]}" --label zoo14 "${zoo_args[@]}"
   run "$ranks" "${common[@]}" --label gen64 --generate 64 --generate-rank 8 --seed 1 --comm 0
 done
+# The same 2-rank zoo run with the base product after the exchange instead of during it: what the
+# overlap gains.
+run 2 "${common[@]}" --label zoo14_no_overlap --overlap 0 "${zoo_args[@]}" --comm 0
 run 3 "${common[@]}" --label gen64 --generate 64 --generate-rank 8 --seed 1 --memory-only 1 --comm 0
 
 /usr/bin/python3 "$ROOT/bench/distributed/report.py" "$raw" "$ROOT/bench/results" \

@@ -522,7 +522,7 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       gather_request =
           d.comm->ialltoallv(std::span<const float>(), nothing, std::span<float>(results), reply_layout);
     }
-    run_base();
+    if (d.options.overlap || !remote) run_base();
     // The experts this rank hosts (every expert with one rank), while the others compute.
     for (const std::size_t idx : of_host[static_cast<std::size_t>(d.comm->rank())]) {
       const Item& item = round[idx];
@@ -539,6 +539,7 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       d.wait(scatter_request, "activations");
       d.wait(gather_request, "results");
       ++d.timings.n_exchange;
+      run_base();  // without overlap: now
     }
 
     // Combine in item order: module by module, experts ascending, as LoraSet::apply adds them.

@@ -30,6 +30,9 @@ struct ServeOptions {
   /// Bytes one exchange may move to or from a rank (MPI counts are ints): larger steps are split
   /// into rounds, and one expert's rows into pieces of at most this size.
   std::int64_t max_message_bytes = std::numeric_limits<int>::max();
+  /// Run the base model's product while the exchange is in flight (true), or after it completed
+  /// (false: for measuring what the overlap gains, bench/distributed).
+  bool overlap = true;
 };
 
 /// Where a rank's time went, in seconds (bench/distributed).
