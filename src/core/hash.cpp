@@ -3,16 +3,16 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
-#include <sys/mman.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/evp.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "moerge/core/error.hpp"
 
@@ -57,38 +57,31 @@ std::string sha256_hex(std::span<const std::byte> bytes) {
 
 std::string sha256_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot open for hashing: {}", path.string(), std::strerror(errno)));
+  if (fd < 0)
+    throw IoError(fmt::format("{}: cannot open for hashing: {}", path.string(), std::strerror(errno)));
   struct stat status {};
   if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode)) {
     ::close(fd);
     throw IoError(fmt::format("{}: cannot hash: not a regular file", path.string()));
   }
-  const auto n_byte = static_cast<std::size_t>(status.st_size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // Read through a buffer that stays in the core's L2 cache: faster here than hashing from a
+  // mapping (no page faults, nothing to unmap) and the resident set stays at one buffer.
+  constexpr std::size_t kBuffer = 256u << 10;
+  const auto buffer = std::make_unique<std::byte[]>(kBuffer);
   Sha256 sha;
-  if (n_byte == 0) {
-    ::close(fd);
-    return sha.hex();
+  for (;;) {
+    const ssize_t n_read = ::read(fd, buffer.get(), kBuffer);
+    if (n_read == 0) break;
+    if (n_read < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      throw IoError(fmt::format("{}: read failed while hashing: {}", path.string(), std::strerror(error)));
+    }
+    sha.update(std::span<const std::byte>(buffer.get(), static_cast<std::size_t>(n_read)));
   }
-  // Hash straight from the page cache (no copy into a buffer), one window at a time, and give
-  // each window's pages back so hashing a large file keeps a small resident set.
-  void* mapping = ::mmap(nullptr, n_byte, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
-  if (mapping == MAP_FAILED)
-    throw IoError(fmt::format("{}: cannot map for hashing: {}", path.string(), std::strerror(errno)));
-  ::madvise(mapping, n_byte, MADV_SEQUENTIAL);
-  const auto* bytes = static_cast<const std::byte*>(mapping);
-  constexpr std::size_t kWindow = 16u << 20;  // a multiple of the page size
-  for (std::size_t offset = 0; offset < n_byte; offset += kWindow) {
-    const std::size_t n_window = std::min(kWindow, n_byte - offset);
-#ifdef MADV_POPULATE_READ
-    // Map the window's pages in one call rather than one fault per few pages (Linux >= 5.14;
-    // older kernels refuse it and the pages fault in as usual).
-    ::madvise(const_cast<std::byte*>(bytes) + offset, n_window, MADV_POPULATE_READ);
-#endif
-    sha.update(std::span(bytes + offset, n_window));
-    ::madvise(const_cast<std::byte*>(bytes) + offset, n_window, MADV_DONTNEED);
-  }
-  ::munmap(mapping, n_byte);
   return sha.hex();
 }
 

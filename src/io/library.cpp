@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -484,16 +485,30 @@ std::uint64_t view_bytes(const TensorSet& set) {
   return total;
 }
 
-/// Write tensor `key` of `set` as dataset `path`, then give its mapped pages back so a large
-/// import keeps a bounded resident set.
+/// Where the data section of a safetensors file starts: after the 8-byte header length and the
+/// header (the file was validated when the set was opened).
+std::uint64_t data_section_offset(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::array<unsigned char, 8> bytes{};
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), bytes.size()))
+    throw IoError(fmt::format("{}: cannot read the header length", file.string()));
+  std::uint64_t header_size = 0;
+  for (std::size_t idx = 0; idx < bytes.size(); ++idx) header_size |= std::uint64_t{bytes[idx]} << (8 * idx);
+  return 8 + header_size;
+}
+
+/// Write tensor `key` of `set` as dataset `path`, its bytes read from the source file (not from
+/// the mapping, so a large import keeps a small resident set) and checksummed as they are written.
 void write_tensor(const h5::Handle& file, const std::string& path, const TensorSet& set,
                   const std::string& key, progress::Progress& progress) {
-  const TensorView view = set.view(key);
-  auto dataset = h5::write_dataset(file, path, view.dtype, view.shape, view.data);
+  const TensorEntry& entry = set.entry(key);
+  const fs::path& source = set.file_of(key);
+  const std::uint64_t n_bytes = entry.end - entry.begin;
+  auto dataset = h5::write_dataset_copy(file, path, entry.dtype, entry.shape, source,
+                                        data_section_offset(source) + entry.begin, n_bytes);
   h5::write_attr(dataset, "key", key);
   dataset.close();
-  set.release(key);
-  progress.advance(1, view.data.size());
+  progress.advance(1, n_bytes);
 }
 
 /// Write every tensor of `set` (sorted by name) as <group>/<name>.

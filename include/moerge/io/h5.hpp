@@ -154,6 +154,16 @@ Handle create_dataset(const Handle& loc, const std::string& path, DType dtype,
 /// attribute. `data` must be numel x dtype_size bytes.
 Handle write_dataset(const Handle& loc, const std::string& path, DType dtype,
                      const std::vector<std::int64_t>& shape, std::span<const std::byte> data);
+/// create_dataset + fill its storage with the `n_bytes` bytes of the file `source` that start at
+/// `source_offset`, copied with pread/pwrite straight into the dataset's allocated space rather than
+/// through H5Dwrite (no HDF5 buffering, no datatype path, no page faults on a mapping): the import
+/// path's way of storing a tensor as is, at about the speed of `cp`. The bytes must be the
+/// dataset's raw bytes (row-major, as stored); the "checksum" attribute is the checksum_text() of
+/// exactly the bytes written. `loc` must belong to a file made by create_file (sec2: HDF5 never
+/// caches the raw data of the contiguous datasets this writes).
+Handle write_dataset_copy(const Handle& loc, const std::string& path, DType dtype,
+                          const std::vector<std::int64_t>& shape, const std::filesystem::path& source,
+                          std::uint64_t source_offset, std::uint64_t n_bytes);
 Handle open_dataset(const Handle& loc, const std::string& path);
 DatasetShape dataset_shape(const Handle& dataset);
 /// Read a whole dataset in its own type (no conversion); `dst` must be exactly n_bytes.
