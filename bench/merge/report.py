@@ -6,6 +6,9 @@ usage: report.py RAW.csv N_INPUT_BYTES OUT_DIR LINEAR_CHECK.txt COMMAND
 import csv, datetime, os, platform, statistics, sys
 
 raw_path, n_bytes, out_dir, check_path, command = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+# Optional: a file of load averages taken during the run, and notes appended to the report.
+load_path = sys.argv[6] if len(sys.argv) > 6 else ""
+notes_path = sys.argv[7] if len(sys.argv) > 7 else ""
 runs = {}
 for row in csv.DictReader(open(raw_path)):
     key = (row["tool"], row["method"], int(row["ranks"]))
@@ -68,6 +71,8 @@ lines = [
     f"Load average (1 min) when the report was written: {open('/proc/loadavg').read().split()[0]} on {os.cpu_count()} cores "
     "(the benchmark's own last runs included).",
     "Page cache warm: the 4 input files are read once before the runs and fit in RAM many times over.",
+] + ([f"Measured {line.strip()}." for line in open(load_path) if line.strip()]
+     if load_path and os.path.exists(load_path) else []) + [
     "",
     f"Input: a generated bf16 Llama-style base (`bench/merge/make_models.py`, via `bench/import/make_model.py`) and 3",
     f"fine-tunes (the base with random low mantissa bits), 4 files, {gb:.3f} GB in all. Recipes: linear over the",
@@ -111,5 +116,7 @@ for row in rows:
                  f"{verdict(fraction >= floor_target)} ({fraction:.3f}); >= 3x the torch peer — {verdict(ratio >= 3)} "
                  f"({ratio:.2f}x); peak RSS per rank < 256 MB — {verdict(rss < 256)} ({rss:.0f} MB).")
 lines.append("")
+if notes_path and os.path.exists(notes_path):
+    lines += [open(notes_path).read().rstrip(), ""]
 open(os.path.join(out_dir, "merge.md"), "w").write("\n".join(lines))
 print("\n".join(lines))

@@ -62,6 +62,7 @@ record() {  # record TOOL METHOD RANKS RUN START
   awk -v t="$1" -v m="$2" -v n="$3" -v r="$4" -v s="$seconds" -v k="$rss" -v g="$bytes" \
     'BEGIN { printf "  %-18s %-16s %d rank run %d: %7.2f s  %6.3f GB/s  peak RSS %7.1f MB/rank\n", t, m, n, r, s, g / 1e9 / s, k / 1024 }'
 }
+echo "load average (1, 5, 15 min) at the start: $(cut -d' ' -f1-3 /proc/loadavg)" > "$work/load.txt"
 cat $files > /dev/null  # warm the page cache: 2.3 GB of 24 GiB, every run reads from memory
 wrap=$(per_rank)
 for run in $(seq 1 "$repeat"); do
@@ -92,5 +93,7 @@ for run in $(seq 1 "$repeat"); do
   fi
 done
 rm -rf "$work/out" "$work/peer"
+echo "load average (1, 5, 15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$work/load.txt"
+# report.py appends bench/merge/notes.md (what changed, earlier figures) when it exists.
 /usr/bin/python3 "$ROOT/bench/merge/report.py" "$raw" "$bytes" "$ROOT/bench/results" "$work/linear_check.txt" \
-  "bench/merge/run.sh${args:+ $args}"
+  "bench/merge/run.sh${args:+ $args}" "$work/load.txt" "$ROOT/bench/merge/notes.md"

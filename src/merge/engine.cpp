@@ -67,6 +67,13 @@ class Fd {
       done += static_cast<std::size_t>(n);
     }
   }
+  /// Starts writing back bytes [offset, offset + n_byte) without waiting, so that the final
+  /// fdatasync finds little left to write. A hint: a failure here shows in the fdatasync.
+  void start_writeback(std::uint64_t offset, std::uint64_t n_byte) const {
+    if (n_byte > 0)
+      static_cast<void>(::sync_file_range(fd_, static_cast<off_t>(offset), static_cast<off_t>(n_byte),
+                                          SYNC_FILE_RANGE_WRITE));
+  }
   void sync() const {
     if (::fdatasync(fd_) != 0) throw IoError(fmt::format("{}: fdatasync failed: {}", path_.string(), std::strerror(errno)));
   }
@@ -343,56 +350,79 @@ class Engine {
       states[model].key = stream_key;
     }
     const bool magnitude = info_.sparsify == SparsifyMethod::magnitude || info_.sparsify == SparsifyMethod::magnitude_outliers;
-    // 1. radix selects of the cut ranks, every model and cut in the same passes.
+    // 1. radix selects of the cut ranks, every model and cut in the same two passes (16-bit
+    //    digits); pass 1's local histograms also give this rank's ties with each cut key.
     struct Cut {
       std::size_t model;
       bool upper;
-      RadixSelect select;
+      WideRadixSelect select;
+      std::vector<std::uint32_t> counters;  // interleaved 32-bit counts of the current pass
+      std::vector<std::uint64_t> local;     // this rank's pass-1 histogram, before the reduction
     };
     std::vector<Cut> cuts;
     if (magnitude) {
       for (std::size_t model = 0; model < n_merged_; ++model) {
         const RankRange range = magnitude_rank_range(task.sparsify[model], task.numel);
-        if (range.end < task.numel) cuts.push_back({model, true, RadixSelect(task.numel, range.end)});
-        if (range.begin > 0) cuts.push_back({model, false, RadixSelect(task.numel, range.begin)});
+        if (range.end < task.numel) cuts.push_back({model, true, WideRadixSelect(task.numel, range.end), {}, {}});
+        if (range.begin > 0) cuts.push_back({model, false, WideRadixSelect(task.numel, range.begin), {}, {}});
       }
     }
-    for (int pass = 0; pass < RadixSelect::n_pass && !cuts.empty(); ++pass) {
+    // A 32-bit counter takes at most this many elements between folds.
+    constexpr std::uint64_t kFoldEvery = std::numeric_limits<std::uint32_t>::max();
+    for (int pass = 0; pass < WideRadixSelect::n_pass; ++pass) {
       std::vector<std::uint64_t> hists;
       std::vector<std::size_t> offsets;
-      for (const auto& cut : cuts) {
+      for (auto& cut : cuts) {
         offsets.push_back(hists.size());
         hists.resize(hists.size() + cut.select.n_bin(), 0);
+        cut.counters.assign(cut.select.n_counter(), 0u);
       }
+      if (hists.empty()) break;
+      const auto fold_all = [&] {
+        for (std::size_t cut_idx = 0; cut_idx < cuts.size(); ++cut_idx) {
+          auto& cut = cuts[cut_idx];
+          if (cut.select.done()) continue;
+          cut.select.fold(cut.counters, std::span<std::uint64_t>(hists).subspan(offsets[cut_idx], cut.select.n_bin()));
+        }
+      };
+      std::uint64_t n_since_fold = 0;
       for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
         read_taus(reader, task, row, n_row);
         const std::uint64_t count = n_row * task.row_length;
-        for (std::size_t cut_idx = 0; cut_idx < cuts.size(); ++cut_idx) {
-          const auto& cut = cuts[cut_idx];
-          cut.select.histogram(buf(inputs_[cut.model], count),
-                               std::span<std::uint64_t>(hists).subspan(offsets[cut_idx], cut.select.n_bin()));
+        if (n_since_fold + count > kFoldEvery) {
+          fold_all();
+          n_since_fold = 0;
         }
+        n_since_fold += count;
+        for (auto& cut : cuts)
+          if (!cut.select.done()) cut.select.histogram(buf(inputs_[cut.model], count), cut.counters);
       });
+      fold_all();
+      if (pass == WideRadixSelect::n_pass - 1)
+        for (std::size_t cut_idx = 0; cut_idx < cuts.size(); ++cut_idx)
+          if (!cuts[cut_idx].select.done())
+            cuts[cut_idx].local.assign(hists.begin() + static_cast<std::ptrdiff_t>(offsets[cut_idx]),
+                                       hists.begin() + static_cast<std::ptrdiff_t>(offsets[cut_idx] + cuts[cut_idx].select.n_bin()));
       comm_.allreduce(std::span<std::uint64_t>(hists), comm::Op::sum);
       for (std::size_t cut_idx = 0; cut_idx < cuts.size(); ++cut_idx) {
         auto& cut = cuts[cut_idx];
+        if (cut.select.done()) continue;
         cut.select.narrow(std::span<const std::uint64_t>(hists).subspan(offsets[cut_idx], cut.select.n_bin()));
       }
     }
-    for (const auto& cut : cuts) (cut.upper ? states[cut.model].upper : states[cut.model].lower) = cut.select.cut();
+    for (auto& cut : cuts) {
+      cut.counters = {};
+      (cut.upper ? states[cut.model].upper : states[cut.model].lower) = cut.select.cut();
+    }
 
-    // 2. ties with each cut key before this rank's block.
+    // 2. ties with each cut key before this rank's block: the exclusive prefix over ranks of the
+    //    local counts. A model without an upper (lower) cut keeps everything (nothing) whatever the
+    //    ordinal, so its count is irrelevant and left 0.
     std::vector<BlockTies> rank_ties(n_merged_);
     if (magnitude) {
       std::vector<std::uint64_t> counts(2 * n_merged_, 0);
-      for_chunks(task, [&](std::uint64_t row, std::uint64_t n_row) {
-        read_taus(reader, task, row, n_row);
-        const std::uint64_t count = n_row * task.row_length;
-        for (std::size_t model = 0; model < n_merged_; ++model) {
-          counts[2 * model] += count_key(buf(inputs_[model], count), states[model].upper.key);
-          counts[2 * model + 1] += count_key(buf(inputs_[model], count), states[model].lower.key);
-        }
-      });
+      for (const auto& cut : cuts)
+        if (!cut.local.empty()) counts[2 * cut.model + (cut.upper ? 0 : 1)] = cut.select.local_ties(cut.local);
       for (std::size_t model = 0; model < n_merged_; ++model) {
         rank_ties[model].upper = exclusive_prefix(counts[2 * model], comm_);
         rank_ties[model].lower = exclusive_prefix(counts[2 * model + 1], comm_);
@@ -761,14 +791,26 @@ class Engine {
       ensure_buffers(task);
       const Fd& fd = shard_fds[task.shard];
       const std::size_t element_size = dtype_size(task.out_dtype);
+      std::uint64_t written_begin = std::numeric_limits<std::uint64_t>::max(), written_end = 0;
       auto emit = [&](std::uint64_t row, std::uint64_t n_row) {
         const std::uint64_t count = n_row * task.row_length;
         const std::uint64_t first = row * task.row_length;
         const float limit = task.out_dtype == DType::F16 ? 65504.0f : std::numeric_limits<float>::max();
-        // A branch-free pass the compiler vectorises (NaN fails the comparison); the element is
-        // searched for only when it found one.
+        out_bytes.resize(count * element_size);
+        // A branch-free pass the compiler vectorises (NaN fails the comparison); for bf16 output it
+        // converts in the same pass. The element is searched for only when it found one.
         bool any_bad = false;
-        for (std::uint64_t idx = 0; idx < count; ++idx) any_bad |= !(std::abs(out_[idx]) <= limit);
+        const float* __restrict values = out_.data();
+        if (task.out_dtype == DType::BF16) {
+          auto* __restrict bits = reinterpret_cast<std::uint16_t*>(out_bytes.data());
+          for (std::uint64_t idx = 0; idx < count; ++idx) {
+            any_bad |= !(std::abs(values[idx]) <= limit);
+            bits[idx] = f32_to_bf16(values[idx]);
+          }
+        } else {
+          for (std::uint64_t idx = 0; idx < count; ++idx) any_bad |= !(std::abs(values[idx]) <= limit);
+          convert_from_f32(task.out_dtype, buf(out_, count), out_bytes);
+        }
         for (std::uint64_t idx = 0; any_bad && idx < count; ++idx) {
           if (std::abs(out_[idx]) <= limit) continue;
           if (options_.nonfinite == NonfinitePolicy::error)
@@ -777,9 +819,10 @@ class Engine {
                                          task.name, out_[idx], first + idx, dtype_name(task.out_dtype)));
           ++n_nonfinite;
         }
-        out_bytes.resize(count * element_size);
-        convert_from_f32(task.out_dtype, buf(out_, count), out_bytes);
-        fd.pwrite_all(out_bytes, task.file_offset + first * element_size);
+        const std::uint64_t offset = task.file_offset + first * element_size;
+        fd.pwrite_all(out_bytes, offset);
+        written_begin = std::min(written_begin, offset);
+        written_end = std::max(written_end, offset + out_bytes.size());
       };
       switch (plan_.recipe.method) {
         case Method::linear: linear(task, emit); break;
@@ -797,6 +840,7 @@ class Engine {
         default: gta(task, emit); break;
       }
       release_inputs(task);
+      if (written_end > written_begin) fd.start_writeback(written_begin, written_end - written_begin);
       // Every rank's slab of this tensor is written before the journal says so.
       comm_.barrier();
       if (journal) journal->append(as_bytes(fmt::format("done {} {}\n", task_idx, task.name)));

@@ -51,37 +51,93 @@ float uniform_at(PhiloxKey key, RandomStream stream, std::uint64_t element_index
   return static_cast<float>(words[element_index % 4] >> 8) * two_pow_minus_24;
 }
 
+namespace {
+
+constexpr std::uint64_t kMultiplier0 = 0xD2511F53u;
+constexpr std::uint64_t kMultiplier1 = 0xCD9E8D57u;
+constexpr std::uint32_t kWeyl0 = 0x9E3779B9u;
+constexpr std::uint32_t kWeyl1 = 0xBB67AE85u;
+
+/// The four words of Philox4x32-10 for one counter group, the rounds written out (same function as
+/// Random123's, checked against it by the tests).
+std::array<std::uint32_t, 4> philox_words(PhiloxKey key, std::uint32_t stream_word, std::uint64_t group) {
+  std::uint32_t c0 = static_cast<std::uint32_t>(group);
+  std::uint32_t c1 = static_cast<std::uint32_t>(group >> 32);
+  std::uint32_t c2 = stream_word;
+  std::uint32_t c3 = 0;
+  std::uint32_t k0 = key.k0;
+  std::uint32_t k1 = key.k1;
+  for (int round_idx = 0; round_idx < 10; ++round_idx) {
+    const std::uint64_t product_0 = kMultiplier0 * c0;
+    const std::uint64_t product_1 = kMultiplier1 * c2;
+    const auto next_0 = static_cast<std::uint32_t>(product_1 >> 32) ^ c1 ^ k0;
+    const auto next_2 = static_cast<std::uint32_t>(product_0 >> 32) ^ c3 ^ k1;
+    c1 = static_cast<std::uint32_t>(product_1);
+    c3 = static_cast<std::uint32_t>(product_0);
+    c0 = next_0;
+    c2 = next_2;
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  return {c0, c1, c2, c3};
+}
+
+/// kLanes consecutive counter groups at once, structure of arrays, so that the compiler runs the
+/// lanes of every round in vector registers (32 x 32 -> 64-bit multiplies); out gets the
+/// 4 * kLanes uniforms of groups [first_group, first_group + kLanes) in element order.
+constexpr std::size_t kLanes = 16;
+void philox_lanes(PhiloxKey key, std::uint32_t stream_word, std::uint64_t first_group, float* __restrict out) {
+  alignas(64) std::array<std::uint32_t, kLanes> c0;
+  alignas(64) std::array<std::uint32_t, kLanes> c1;
+  alignas(64) std::array<std::uint32_t, kLanes> c2;
+  alignas(64) std::array<std::uint32_t, kLanes> c3;
+  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+    const std::uint64_t group = first_group + lane;
+    c0[lane] = static_cast<std::uint32_t>(group);
+    c1[lane] = static_cast<std::uint32_t>(group >> 32);
+    c2[lane] = stream_word;
+    c3[lane] = 0;
+  }
+  std::uint32_t k0 = key.k0;
+  std::uint32_t k1 = key.k1;
+  for (int round_idx = 0; round_idx < 10; ++round_idx) {
+    // Not unrolled: unrolled, the lanes become scalar code the vectoriser declines.
+#pragma GCC unroll 1
+    for (std::size_t lane = 0; lane < kLanes; ++lane) {
+      const std::uint64_t product_0 = kMultiplier0 * c0[lane];
+      const std::uint64_t product_1 = kMultiplier1 * c2[lane];
+      const auto next_0 = static_cast<std::uint32_t>(product_1 >> 32) ^ c1[lane] ^ k0;
+      const auto next_2 = static_cast<std::uint32_t>(product_0 >> 32) ^ c3[lane] ^ k1;
+      c1[lane] = static_cast<std::uint32_t>(product_1);
+      c3[lane] = static_cast<std::uint32_t>(product_0);
+      c0[lane] = next_0;
+      c2[lane] = next_2;
+    }
+    k0 += kWeyl0;
+    k1 += kWeyl1;
+  }
+  for (std::size_t lane = 0; lane < kLanes; ++lane) {
+    out[4 * lane + 0] = static_cast<float>(c0[lane] >> 8) * two_pow_minus_24;
+    out[4 * lane + 1] = static_cast<float>(c1[lane] >> 8) * two_pow_minus_24;
+    out[4 * lane + 2] = static_cast<float>(c2[lane] >> 8) * two_pow_minus_24;
+    out[4 * lane + 3] = static_cast<float>(c3[lane] >> 8) * two_pow_minus_24;
+  }
+}
+
+}  // namespace
+
 void uniform_block(PhiloxKey key, RandomStream stream, std::uint64_t first_element, std::span<float> out) {
-  // The Philox4x32-10 rounds written out (same function as Random123's, checked against it by the
-  // tests) so that the compiler can keep everything in registers across a block.
-  constexpr std::uint64_t multiplier_0 = 0xD2511F53u;
-  constexpr std::uint64_t multiplier_1 = 0xCD9E8D57u;
-  constexpr std::uint32_t weyl_0 = 0x9E3779B9u;
-  constexpr std::uint32_t weyl_1 = 0xBB67AE85u;
   const auto stream_word = static_cast<std::uint32_t>(stream);
   std::size_t offset = 0;
+  // Head and tail one group at a time; whole runs of kLanes groups through the vector lanes.
   while (offset < out.size()) {
     const std::uint64_t element_index = first_element + offset;
-    const std::uint64_t group = element_index / 4;
-    std::uint32_t c0 = static_cast<std::uint32_t>(group);
-    std::uint32_t c1 = static_cast<std::uint32_t>(group >> 32);
-    std::uint32_t c2 = stream_word;
-    std::uint32_t c3 = 0;
-    std::uint32_t k0 = key.k0;
-    std::uint32_t k1 = key.k1;
-    for (int round_idx = 0; round_idx < 10; ++round_idx) {
-      const std::uint64_t product_0 = multiplier_0 * c0;
-      const std::uint64_t product_1 = multiplier_1 * c2;
-      const auto next_0 = static_cast<std::uint32_t>(product_1 >> 32) ^ c1 ^ k0;
-      const auto next_2 = static_cast<std::uint32_t>(product_0 >> 32) ^ c3 ^ k1;
-      c1 = static_cast<std::uint32_t>(product_1);
-      c3 = static_cast<std::uint32_t>(product_0);
-      c0 = next_0;
-      c2 = next_2;
-      k0 += weyl_0;
-      k1 += weyl_1;
+    if (element_index % 4 == 0 && out.size() - offset >= 4 * kLanes) {
+      philox_lanes(key, stream_word, element_index / 4, out.data() + offset);
+      offset += 4 * kLanes;
+      continue;
     }
-    const std::array<std::uint32_t, 4> words = {c0, c1, c2, c3};
+    const std::array<std::uint32_t, 4> words = philox_words(key, stream_word, element_index / 4);
     for (auto word_idx = static_cast<std::size_t>(element_index % 4); word_idx < 4 && offset < out.size();
          ++word_idx, ++offset) {
       out[offset] = static_cast<float>(words[word_idx] >> 8) * two_pow_minus_24;

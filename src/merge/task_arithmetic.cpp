@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "moerge/core/error.hpp"
@@ -34,6 +36,18 @@ bool is_magnitude(SparsifyMethod method) {
   return method == SparsifyMethod::magnitude || method == SparsifyMethod::magnitude_outliers;
 }
 
+/// 1 / divisor when divisor is a power of two (then x * (1 / divisor) is the same real number as
+/// x / divisor, so both round to the same double: the multiply gives identical bits, and it
+/// vectorises at a fraction of a division's cost); nothing otherwise.
+std::optional<double> exact_inverse(double divisor) {
+  if (!std::isfinite(divisor) || divisor <= 0.0) return std::nullopt;
+  int exponent = 0;
+  if (std::frexp(divisor, &exponent) != 0.5) return std::nullopt;
+  const double inverse = 1.0 / divisor;
+  if (!std::isnormal(inverse)) return std::nullopt;
+  return inverse;
+}
+
 /// f32 result of a kept element under the rescale mode; p is the keep probability.
 float rescaled(float value, RescaleMode mode, double p, double l1_scale) {
   switch (mode) {
@@ -47,23 +61,43 @@ float rescaled(float value, RescaleMode mode, double p, double l1_scale) {
   return value;
 }
 
-/// out = rescale(tau) where |tau|'s key lies strictly above upper_key and not above lower_key,
-/// else 0; returns whether some key equals a cut key (those elements need the tie rule). Plain
-/// pointers and a local flag so that the compiler vectorises the loop.
+/// value where keep, else +0.0f, by masking its bits: a select of a value computed with floating
+/// point is turned back into a branch (the arithmetic might trap), which blocks vectorisation and
+/// mispredicts on random masks; the mask is computed unconditionally.
+inline float keep_or_zero(bool keep, float value) {
+  return std::bit_cast<float>(std::bit_cast<std::uint32_t>(value) & (0u - static_cast<std::uint32_t>(keep)));
+}
+
+/// out = rescale(tau) where |tau|'s key lies inside the upper cut and outside the lower one, else 0,
+/// with the elements equal to a cut key inside that cut when upper_ties_in (lower_ties_in) is set;
+/// returns whether some key equals a cut key. Plain pointers and a local flag so that the compiler
+/// vectorises the loop.
 template <class Rescale>
 bool keep_above_cut(std::span<const float> tau, std::span<float> out, std::uint32_t upper_key,
-                    std::uint32_t lower_key, Rescale rescale_fn) {
+                    std::uint32_t lower_key, bool upper_ties_in, bool lower_ties_in, Rescale rescale_fn) {
   const float* __restrict in = tau.data();
   float* __restrict result = out.data();
   const std::size_t n = tau.size();
   std::uint32_t tie = 0;
   for (std::size_t idx = 0; idx < n; ++idx) {
     const std::uint32_t key = magnitude_key(in[idx]);
-    tie |= static_cast<std::uint32_t>(key == upper_key) | static_cast<std::uint32_t>(key == lower_key);
-    const bool keep = (key > upper_key) & (key <= lower_key);
-    result[idx] = keep ? rescale_fn(in[idx]) : 0.0f;
+    const bool at_upper = key == upper_key;
+    const bool at_lower = key == lower_key;
+    tie |= static_cast<std::uint32_t>(at_upper) | static_cast<std::uint32_t>(at_lower);
+    const bool in_upper = (key > upper_key) | (at_upper & upper_ties_in);
+    const bool in_lower = (key > lower_key) | (at_lower & lower_ties_in);
+    result[idx] = keep_or_zero(in_upper & !in_lower, rescale_fn(in[idx]));
   }
   return tie != 0;
+}
+
+/// Where a block's elements equal to a cut's key fall: all inside the cut (their ordinals, from
+/// first_ordinal on, all below the cut's tie count), all outside, or some of each.
+enum class TieFate { inside, outside, mixed };
+TieFate tie_fate(const RankCut& cut, std::uint64_t first_ordinal, std::span<const float> tau) {
+  if (first_ordinal >= cut.n_tie_inside) return TieFate::outside;
+  const std::uint64_t n_tie = count_key(tau, cut.key);
+  return n_tie <= cut.n_tie_inside - first_ordinal ? TieFate::inside : TieFate::mixed;
 }
 
 }  // namespace
@@ -121,31 +155,42 @@ void sparsify_block(const SparsifyParams& params, const SparsifyState& state, co
       break;
     case SparsifyMethod::magnitude:
     case SparsifyMethod::magnitude_outliers: {
-      // 1. Every element whose key differs from both cut keys is decided by comparisons alone: a
-      //    branch-free pass the compiler vectorises, which also notes whether a tie occurs.
+      // 1. Every element whose key differs from both cut keys is decided by comparisons alone, and
+      //    so are the ties of a cut when the block's ties all lie on one side of it (every block
+      //    but the one where the cut falls): a branch-free pass the compiler vectorises, which also
+      //    notes whether a tie occurs.
       const std::uint32_t upper_key = state.upper.key;
       const std::uint32_t lower_key = state.lower.key;
       const double density = params.density;
       const double l1_scale = state.l1_scale;
+      const TieFate upper_fate = tie_fate(state.upper, ties.upper, tau);
+      const TieFate lower_fate = tie_fate(state.lower, ties.lower, tau);
+      const bool ties_decided = upper_fate != TieFate::mixed && lower_fate != TieFate::mixed;
+      const bool upper_in = ties_decided && upper_fate == TieFate::inside;
+      const bool lower_in = ties_decided && lower_fate == TieFate::inside;
       bool any_tie = false;
+      const auto keep = [&](auto rescale_fn) {
+        return keep_above_cut(tau, out, upper_key, lower_key, upper_in, lower_in, rescale_fn);
+      };
       switch (mode) {
         case RescaleMode::none:
-          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [](float value) { return value; });
+          any_tie = keep([](float value) { return value; });
           break;
         case RescaleMode::inverse_density:
-          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [density](float value) {
-            return static_cast<float>(static_cast<double>(value) / density);
-          });
+          if (const std::optional<double> inverse = exact_inverse(density)) {
+            const double factor = *inverse;
+            any_tie = keep([factor](float value) { return static_cast<float>(static_cast<double>(value) * factor); });
+          } else {
+            any_tie = keep([density](float value) { return static_cast<float>(static_cast<double>(value) / density); });
+          }
           break;
         case RescaleMode::l1:
-          any_tie = keep_above_cut(tau, out, upper_key, lower_key, [l1_scale](float value) {
-            return static_cast<float>(static_cast<double>(value) * l1_scale);
-          });
+          any_tie = keep([l1_scale](float value) { return static_cast<float>(static_cast<double>(value) * l1_scale); });
           break;
       }
       // 2. Elements equal to a cut key: inside the cut while their ordinal among the ties (counted
       //    from this block's first element) is below the cut's tie count.
-      if (any_tie) {
+      if (any_tie && !ties_decided) {
         std::uint64_t upper_ordinal = ties.upper;
         std::uint64_t lower_ordinal = ties.lower;
         for (std::size_t element_idx = 0; element_idx < tau.size(); ++element_idx) {
@@ -162,26 +207,38 @@ void sparsify_block(const SparsifyParams& params, const SparsifyState& state, co
     }
     case SparsifyMethod::random: {
       constexpr std::size_t chunk = 1024;
-      std::array<float, chunk> uniform;
+      alignas(64) std::array<float, chunk> uniform;
+      const double density = params.density;
+      const double l1_scale = state.l1_scale;
+      const float* __restrict in = tau.data();
+      float* __restrict result = out.data();
       for (std::size_t chunk_begin = 0; chunk_begin < tau.size(); chunk_begin += chunk) {
         const std::size_t n_chunk = std::min(chunk, tau.size() - chunk_begin);
         uniform_block(state.key, RandomStream::dare, position.first_element + chunk_begin,
                       std::span<float>(uniform).first(n_chunk));
-        // The rescale mode is chosen outside the element loop so that the loop vectorises.
-        const auto keep_rescaled = [&](auto&& rescale_fn) {
+        // Branch-free: every element is rescaled and the draw selects it or 0 (a branch on a coin
+        // flip mispredicts half the time); the rescale mode is chosen outside the loop.
+        const auto keep_rescaled = [&](auto rescale_fn) {
+          const float* __restrict draws = uniform.data();
+          const float* __restrict chunk_in = in + chunk_begin;
+          float* __restrict chunk_out = result + chunk_begin;
           for (std::size_t chunk_idx = 0; chunk_idx < n_chunk; ++chunk_idx) {
-            const std::size_t element_idx = chunk_begin + chunk_idx;
-            const bool keep = static_cast<double>(uniform[chunk_idx]) < params.density;
-            out[element_idx] = keep ? rescale_fn(tau[element_idx]) : 0.0f;
+            const float value = rescale_fn(chunk_in[chunk_idx]);
+            chunk_out[chunk_idx] = keep_or_zero(static_cast<double>(draws[chunk_idx]) < density, value);
           }
         };
         switch (mode) {
           case RescaleMode::none: keep_rescaled([](float value) { return value; }); break;
           case RescaleMode::inverse_density:
-            keep_rescaled([&](float value) { return static_cast<float>(static_cast<double>(value) / params.density); });
+            if (const std::optional<double> inverse = exact_inverse(density)) {
+              const double factor = *inverse;
+              keep_rescaled([factor](float value) { return static_cast<float>(static_cast<double>(value) * factor); });
+            } else {
+              keep_rescaled([density](float value) { return static_cast<float>(static_cast<double>(value) / density); });
+            }
             break;
           case RescaleMode::l1:
-            keep_rescaled([&](float value) { return static_cast<float>(static_cast<double>(value) * state.l1_scale); });
+            keep_rescaled([l1_scale](float value) { return static_cast<float>(static_cast<double>(value) * l1_scale); });
             break;
         }
       }
@@ -314,19 +371,26 @@ void linear_block(std::span<const double> weights, std::span<const std::span<con
     throw InputError(fmt::format("linear: the weights sum to {}, which normalize cannot divide by", weight_sum));
   }
   // Tiles with the model loop outside so every loop vectorises; same summation order per element.
+  // A power-of-two weight sum (the usual 1) divides by multiplying with its exact inverse.
+  const std::optional<double> inverse = normalize ? exact_inverse(weight_sum) : std::optional<double>(1.0);
   constexpr std::size_t kTile = 512;
-  std::array<double, kTile> total;
+  alignas(64) std::array<double, kTile> total;
   for (std::size_t tile_begin = 0; tile_begin < out.size(); tile_begin += kTile) {
     const std::size_t n_tile = std::min(kTile, out.size() - tile_begin);
-    std::fill_n(total.begin(), n_tile, 0.0);
+    double* __restrict sum = total.data();
+    std::fill_n(sum, n_tile, 0.0);
     for (std::size_t model_idx = 0; model_idx < weights.size(); ++model_idx) {
       const double weight = weights[model_idx];
-      const float* theta = thetas[model_idx].data() + tile_begin;
-      for (std::size_t idx = 0; idx < n_tile; ++idx) total[idx] += weight * static_cast<double>(theta[idx]);
+      const float* __restrict theta = thetas[model_idx].data() + tile_begin;
+      for (std::size_t idx = 0; idx < n_tile; ++idx) sum[idx] += weight * static_cast<double>(theta[idx]);
     }
-    float* out_tile = out.data() + tile_begin;
-    for (std::size_t idx = 0; idx < n_tile; ++idx)
-      out_tile[idx] = static_cast<float>(normalize ? total[idx] / weight_sum : total[idx]);
+    float* __restrict out_tile = out.data() + tile_begin;
+    if (inverse) {
+      const double factor = *inverse;
+      for (std::size_t idx = 0; idx < n_tile; ++idx) out_tile[idx] = static_cast<float>(sum[idx] * factor);
+    } else {
+      for (std::size_t idx = 0; idx < n_tile; ++idx) out_tile[idx] = static_cast<float>(sum[idx] / weight_sum);
+    }
   }
 }
 

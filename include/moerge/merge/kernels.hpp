@@ -166,6 +166,48 @@ class RadixSelect {
   bool everything_ = false;
 };
 
+/// The same select in two passes of 16-bit digits, for the per-tensor engine: pass 0 counts the
+/// high half of every key (keys of finite values are below 2^31: 32768 bins), pass 1 the low half
+/// of the keys whose high half is the chosen bin (65536 bins). Pass 1's histogram before the
+/// reduction also holds this rank's count of elements equal to the cut key (local_ties), which
+/// saves the separate tie-counting pass. Counting goes into n_way interleaved 32-bit sub-histograms
+/// (consecutive equal keys then do not wait on one counter) that fold() adds into the uint64
+/// histogram the engine reduces; the caller folds before any sub-histogram could pass 2^32 - 1.
+/// Finds the same RankCut as RadixSelect for the same keys.
+class WideRadixSelect {
+ public:
+  static constexpr int n_pass = 2;
+  static constexpr std::size_t n_way = 2;
+  WideRadixSelect(std::uint64_t n_total, std::uint64_t cut_rank);
+
+  bool done() const { return pass_ >= n_pass; }
+  int pass() const { return pass_; }
+  /// Histogram length of the current pass (32768, 65536).
+  std::size_t n_bin() const;
+  /// Length of the interleaved 32-bit counters of the current pass: n_way * n_bin().
+  std::size_t n_counter() const { return n_way * n_bin(); }
+  /// Adds the keys |x| of a block that share the prefix found so far to counters (n_counter()).
+  void histogram(std::span<const float> values, std::span<std::uint32_t> counters) const;
+  /// hist[bin] += the bin's counters over every way; the counters are zeroed.
+  void fold(std::span<std::uint32_t> counters, std::span<std::uint64_t> hist) const;
+  /// Consumes the histogram reduced over all blocks and ranks; throws moerge::Error if it is
+  /// inconsistent.
+  void narrow(std::span<const std::uint64_t> hist);
+  /// The cut, once done().
+  RankCut cut() const;
+  /// Once done(): the number of elements equal to the cut key in the blocks that fed
+  /// local_pass1_hist, this rank's pass-1 histogram before the reduction (0 when the cut is
+  /// everything: no pass ran).
+  std::uint64_t local_ties(std::span<const std::uint64_t> local_pass1_hist) const;
+
+ private:
+  std::uint64_t n_total_;
+  std::uint64_t rank_left_ = 0;
+  std::uint32_t prefix_ = 0;
+  int pass_ = 0;
+  bool everything_ = false;
+};
+
 /// Number of keys |x| (or |theta - base|) in a block equal to key: feeds BlockTies.
 std::uint64_t count_key(std::span<const float> values, std::uint32_t key);
 std::uint64_t count_key_delta(std::span<const float> theta, std::span<const float> base, std::uint32_t key);
