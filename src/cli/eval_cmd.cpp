@@ -2,8 +2,8 @@
 // directories of text, as a printed per-domain table and a results CSV (design.md).
 #include <fmt/core.h>
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -57,7 +57,7 @@ struct EvalConfig {
   std::optional<fs::path> domains_json;
   std::map<std::string, fs::path> expert_data;  // --expert-data NAME=DIR
   std::map<std::string, fs::path> fewshot;      // --fewshot NAME=DIR
-  int context = 0;  // 0: the model's max_position_embeddings
+  int context = 0;                              // 0: the model's max_position_embeddings
   int n_window_batch = 16;
   std::optional<fs::path> output;
   bool quiet = false;
@@ -68,10 +68,19 @@ struct EvalConfig {
 
 constexpr const char* kUsage =
     "eval --model DIR [--expert DIR]... [--router NAME [--top-k K] [--granularity token|sequence|task] "
-    "[--aggregate output|parameter] [--expert-data NAME=DIR]... [--fewshot NAME=DIR]...] (--domain NAME=DIR... | "
+    "[--aggregate output|parameter] [--expert-data NAME=DIR]... [--fewshot NAME=DIR]...] (--domain "
+    "NAME=DIR... | "
     "--domains-json FILE) "
     "[--split-label in_distribution|held_out] [--split test|validation] [--context L] [--batch N] "
     "[--system-name NAME] [--output FILE.csv] [--placement FILE] [--reply-timeout S] [--quiet]";
+
+constexpr const char* kSummary =
+    "Bits per byte (methods.md) of a model, an expert or a routed system on directories of text: a table per "
+    "domain and, with --output, the CSV system,domain,split,n_bytes,bits_per_byte. Runs alone or under "
+    "mpirun / "
+    "srun (routed LoRA experts expert-parallel, other systems' windows spread over the ranks; the figures do "
+    "not "
+    "depend on the rank count). See docs/runtime.md and docs/serving.md.";
 
 bool is_plain_name(std::string_view name) {
   return !name.empty() &&
@@ -121,34 +130,19 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
       "the router's name)")("output,o", po::value<std::string>(), "write the rows to this CSV (atomically)")(
       "placement", po::value<std::string>(),
       "expert-parallel runs: a YAML file pinning experts to ranks (NAME: RANK or NAME: [RANKS]; default: "
-      "balanced by bytes; docs/serving.md)")(
-      "reply-timeout", po::value(&config.serve.reply_timeout_s)->default_value(120.0),
-      "expert-parallel runs: seconds without results before the coordinator probes the expert ranks; a rank that "
-      "does not answer ends the job")(
-      "max-message-bytes", po::value(&config.serve.max_message_bytes)->default_value(config.serve.max_message_bytes),
+      "balanced by bytes; docs/serving.md)")("reply-timeout",
+                                             po::value(&config.serve.reply_timeout_s)->default_value(120.0),
+                                             "expert-parallel runs: seconds without results before the "
+                                             "coordinator probes the expert ranks; a rank that "
+                                             "does not answer ends the job")(
+      "max-message-bytes",
+      po::value(&config.serve.max_message_bytes)->default_value(config.serve.max_message_bytes),
       "expert-parallel runs: bytes one exchange may move to or from a rank (larger steps go in rounds)")(
       "quiet,q", po::bool_switch(&config.quiet), "no progress output and no table");
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(visible).run(), values);
-    if (values.count("help")) {
-      if (rank == 0) {
-        std::ostringstream text;
-        text << visible;
-        fmt::print(
-            "usage: moerge {}\n\nBits per byte (methods.md) of a model, an expert or a routed system on "
-            "directories of text: a table per domain and, with --output, the CSV "
-            "system,domain,split,n_bytes,bits_per_byte. Runs alone or under mpirun / srun (windows are "
-            "spread "
-            "over the ranks; the figures do not depend on the rank count). See docs/runtime.md.\n\n{}",
-            kUsage, text.str());
-      }
-      return std::nullopt;
-    }
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(fmt::format("{} (usage: moerge {})", error.what(), kUsage));
-  }
+  if (!parse_command_line(args, visible, visible, po::positional_options_description(), kUsage, kSummary,
+                          rank, values))
+    return std::nullopt;
   if (model.empty()) throw ConfigError(fmt::format("--model is missing (usage: moerge {})", kUsage));
   config.model = model;
   for (const std::string& expert : experts) config.experts.emplace_back(expert);
@@ -159,8 +153,8 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
     config.domains_json = fs::path(values["domains-json"].as<std::string>());
     config.domains = eval::read_domains_json(*config.domains_json, split);
   }
-  for (const auto& [args_of, target] : {std::pair{&expert_data_args, &config.expert_data},
-                                        std::pair{&fewshot_args, &config.fewshot}})
+  for (const auto& [args_of, target] :
+       {std::pair{&expert_data_args, &config.expert_data}, std::pair{&fewshot_args, &config.fewshot}})
     for (const std::string& text : *args_of) {
       const eval::DomainSpec spec = eval::parse_domain_arg(text, eval::kInDistribution);
       if (!target->emplace(spec.name, spec.dir).second)
@@ -230,10 +224,12 @@ std::optional<EvalConfig> parse(const std::vector<std::string>& args, int rank) 
   if (values.count("output")) config.output = fs::path(values["output"].as<std::string>());
   if (values.count("placement")) config.placement = fs::path(values["placement"].as<std::string>());
   if (!(config.serve.reply_timeout_s > 0))
-    throw ConfigError(fmt::format("--reply-timeout {} must be a positive number of seconds", config.serve.reply_timeout_s));
-  if (config.serve.max_message_bytes < 1024 || config.serve.max_message_bytes > std::numeric_limits<int>::max())
-    throw ConfigError(fmt::format("--max-message-bytes {} must be within 1024..{}", config.serve.max_message_bytes,
-                                  std::numeric_limits<int>::max()));
+    throw ConfigError(
+        fmt::format("--reply-timeout {} must be a positive number of seconds", config.serve.reply_timeout_s));
+  if (config.serve.max_message_bytes < 1024 ||
+      config.serve.max_message_bytes > std::numeric_limits<int>::max())
+    throw ConfigError(fmt::format("--max-message-bytes {} must be within 1024..{}",
+                                  config.serve.max_message_bytes, std::numeric_limits<int>::max()));
   return config;
 }
 
@@ -262,9 +258,12 @@ std::optional<RouterShape> router_shape(std::string_view name) {
 
 std::string_view granularity_name(Granularity granularity) {
   switch (granularity) {
-    case Granularity::token: return "token";
-    case Granularity::sequence: return "sequence";
-    case Granularity::task: return "task";
+    case Granularity::token:
+      return "token";
+    case Granularity::sequence:
+      return "sequence";
+    case Granularity::task:
+      return "task";
   }
   return "?";
 }
@@ -293,7 +292,8 @@ class RoutedSystem {
       std::string known;
       for (const route::RouterInfo& info : route::router_table())
         known += fmt::format("{}{}", known.empty() ? "" : ", ", info.name);
-      throw ConfigError(fmt::format("--router '{}': no router of that name (routers: {})", choice.name, known));
+      throw ConfigError(
+          fmt::format("--router '{}': no router of that name (routers: {})", choice.name, known));
     }
     shape_ = *shape;
     if (choice.granularity && *choice.granularity != shape_.granularity)
@@ -302,19 +302,23 @@ class RoutedSystem {
                                     granularity_name(*choice.granularity)));
     aggregation_ = choice.aggregation.value_or(shape_.aggregation);
     if (aggregation_ != shape_.aggregation && !shape_.parameter_too)
-      throw ConfigError(fmt::format("--router {} aggregates by {} only", choice.name,
-                                    shape_.aggregation == route::Aggregation::output ? "output" : "parameter"));
+      throw ConfigError(
+          fmt::format("--router {} aggregates by {} only", choice.name,
+                      shape_.aggregation == route::Aggregation::output ? "output" : "parameter"));
     top_k_ = choice.top_k > 0 ? choice.top_k : shape_.default_top_k;
-    if (choice.top_k > 0 && (choice.name == "uniform_merge" || choice.name == "oracle" || choice.name == "lorahub"))
-      throw ConfigError(fmt::format("--router {} uses every expert or one: --top-k does not apply", choice.name));
+    if (choice.top_k > 0 &&
+        (choice.name == "uniform_merge" || choice.name == "oracle" || choice.name == "lorahub"))
+      throw ConfigError(
+          fmt::format("--router {} uses every expert or one: --top-k does not apply", choice.name));
     const std::string& name = choice.name;
     if (name == "oracle") {
       for (const eval::DomainSpec& domain : config.domains)
         if (!expert_index(domain.name))
-          throw InputError(fmt::format(
-              "--router oracle: domain '{}' has no expert of that name (the oracle evaluates each domain with "
-              "the expert named like it; experts: {})",
-              domain.name, expert_list()));
+          throw InputError(
+              fmt::format("--router oracle: domain '{}' has no expert of that name (the oracle evaluates "
+                          "each domain with "
+                          "the expert named like it; experts: {})",
+                          domain.name, expert_list()));
     } else if (name == "phatgoose" || name == "arrow") {
       vectors_ = models_.vectors(name);
     } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
@@ -331,34 +335,35 @@ class RoutedSystem {
     route::TokenRouterOptions token_options;
     token_options.top_k = top_k_;
     if (name == "uniform_merge") {
-      const std::vector<float> weights(static_cast<std::size_t>(n_expert()), 1.0f / static_cast<float>(n_expert()));
+      const std::vector<float> weights(static_cast<std::size_t>(n_expert()),
+                                       1.0f / static_cast<float>(n_expert()));
       merged_ = model::merge_dense(models_.base, factors(), weights);
       scorer_ = std::make_unique<eval::ModelScorer>(*merged_);
     } else if (name == "arrow" || name == "phatgoose") {
       hook_ = std::make_unique<route::TokenRouterHook>(
-          name == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose, std::move(vectors_),
-          token_options);
+          name == "arrow" ? route::TokenRouterKind::arrow : route::TokenRouterKind::phatgoose,
+          std::move(vectors_), token_options);
     } else if (name == "centroid" || name == "retrieval" || name == "cbtm" || name == "learned") {
-      route::SampleStats stats =
-          route::compute_sample_stats(models_.base, models_.experts, samples_, context, config_.n_window_batch);
+      route::SampleStats stats = route::compute_sample_stats(models_.base, models_.experts, samples_, context,
+                                                             config_.n_window_batch);
       if (name == "centroid") {
-        hook_ = std::make_unique<route::TokenRouterHook>(route::TokenRouterKind::centroid, std::move(stats.centroids),
-                                                         token_options);
+        hook_ = std::make_unique<route::TokenRouterHook>(route::TokenRouterKind::centroid,
+                                                         std::move(stats.centroids), token_options);
       } else {
         std::optional<route::LinearRouter> router;
-        if (name == "learned")
-          router = route::train_linear_router(stats.features, stats.labels, n_expert());
+        if (name == "learned") router = route::train_linear_router(stats.features, stats.labels, n_expert());
         const route::SequenceRouterKind kind = name == "retrieval" ? route::SequenceRouterKind::retrieval
                                                : name == "cbtm"    ? route::SequenceRouterKind::cbtm
                                                                    : route::SequenceRouterKind::learned;
         scorer_ = std::make_unique<route::SequenceRoutedScorer>(
             models_.base, models_.experts, std::move(stats.embeddings), std::move(router),
-            route::SequenceRouterOptions{.kind = kind, .top_k = top_k_, .aggregation = aggregation_, .context = context});
+            route::SequenceRouterOptions{
+                .kind = kind, .top_k = top_k_, .aggregation = aggregation_, .context = context});
       }
     }
     if (hook_)
-      scorer_ = std::make_unique<eval::ModelScorer>(models_.base,
-                                                    model::ForwardOptions{.hook = hook_.get(), .experts = &models_.experts});
+      scorer_ = std::make_unique<eval::ModelScorer>(
+          models_.base, model::ForwardOptions{.hook = hook_.get(), .experts = &models_.experts});
   }
 
   eval::Scorer& scorer_for(const eval::DomainSpec& domain) {
@@ -371,8 +376,8 @@ class RoutedSystem {
     }
     if (name == "lorahub") {
       const auto& examples = fewshot_.at(domain.name);
-      route::LorahubTask task = route::lorahub_task(models_.base, factors(), examples, context_, route::LorahubOptions{},
-                                                    "lorahub_" + domain.name);
+      route::LorahubTask task = route::lorahub_task(models_.base, factors(), examples, context_,
+                                                    route::LorahubOptions{}, "lorahub_" + domain.name);
       std::string weights;
       for (Eigen::Index expert_idx = 0; expert_idx < task.search.weights.size(); ++expert_idx)
         weights += fmt::format(" {}={:.3f}", models_.experts.expert_name(static_cast<int>(expert_idx)),
@@ -400,8 +405,9 @@ class RoutedSystem {
   /// those run data-parallel, with every expert in this process.
   const model::LoraSet& factors() const {
     if (models_.factors == nullptr)
-      throw Error(fmt::format("--router {} combines the experts' parameters: it needs every expert in this process",
-                              config_.router->name));
+      throw Error(
+          fmt::format("--router {} combines the experts' parameters: it needs every expert in this process",
+                      config_.router->name));
     return *models_.factors;
   }
 
@@ -435,11 +441,13 @@ class RoutedSystem {
       else
         dir = domains_json_dir(expert, "validation");
       if (!dir)
-        throw InputError(fmt::format(
-            "--router {}: no data sample for expert '{}' (its centroids and sequence embedding are computed from "
-            "one): give --expert-data {}=DIR, or --domains-json with a domain named '{}' (its validation texts "
-            "are used)",
-            config_.router->name, expert, expert, expert));
+        throw InputError(
+            fmt::format("--router {}: no data sample for expert '{}' (its centroids and sequence embedding "
+                        "are computed from "
+                        "one): give --expert-data {}=DIR, or --domains-json with a domain named '{}' (its "
+                        "validation texts "
+                        "are used)",
+                        config_.router->name, expert, expert, expert));
       samples_.push_back(eval::read_documents(*dir));
     }
   }
@@ -452,10 +460,11 @@ class RoutedSystem {
       else
         dir = domains_json_dir(domain.name, "fewshot");
       if (!dir)
-        throw InputError(fmt::format(
-            "--router lorahub: no few-shot examples for domain '{}': give --fewshot {}=DIR, or --domains-json "
-            "with an eval_dirs.fewshot entry for it",
-            domain.name, domain.name));
+        throw InputError(
+            fmt::format("--router lorahub: no few-shot examples for domain '{}': give --fewshot {}=DIR, or "
+                        "--domains-json "
+                        "with an eval_dirs.fewshot entry for it",
+                        domain.name, domain.name));
       fewshot_.emplace(domain.name, eval::read_documents(*dir));
     }
   }
@@ -487,14 +496,16 @@ std::unique_ptr<RoutedSystem> make_router(const EvalConfig& config, const eval::
   const auto vectors = [&config](const eval::ExpertPool& experts, const std::string& router) {
     if (router == "arrow") return route::arrow_prototypes(experts.lora);
     std::vector<serve::ModelSource> sources;
-    for (const fs::path& expert : config.experts) sources.push_back(serve::ModelSource::parse(expert.string()));
+    for (const fs::path& expert : config.experts)
+      sources.push_back(serve::ModelSource::parse(expert.string()));
     return serve::read_phatgoose_gates(experts.lora, sources);
   };
   return std::make_unique<RoutedSystem>(
-      config, SystemModels{.base = pool.base,
-                           .experts = pool.lora,
-                           .factors = &pool.lora,
-                           .vectors = [&pool, vectors](const std::string& router) { return vectors(pool, router); }});
+      config,
+      SystemModels{.base = pool.base,
+                   .experts = pool.lora,
+                   .factors = &pool.lora,
+                   .vectors = [&pool, vectors](const std::string& router) { return vectors(pool, router); }});
 }
 
 /// The system column of a routed system: the router's name, arrow_topK, NAME_topK for a
@@ -505,7 +516,8 @@ std::string router_system_name(const RouterChoice& choice) {
     const int top_k = choice.top_k > 0 ? choice.top_k : (shape ? shape->default_top_k : 0);
     if (choice.name == "arrow") return fmt::format("arrow_top{}", top_k);
     std::string name = choice.name;
-    if (choice.top_k > 0 && shape && choice.top_k != shape->default_top_k) name += fmt::format("_top{}", top_k);
+    if (choice.top_k > 0 && shape && choice.top_k != shape->default_top_k)
+      name += fmt::format("_top{}", top_k);
     if (choice.aggregation && shape && *choice.aggregation != shape->aggregation)
       name += *choice.aggregation == route::Aggregation::parameter ? "_parameter" : "_output";
     return name;
@@ -573,8 +585,8 @@ bool runs_expert_parallel(const EvalConfig& config) {
   const std::string& name = config.router->name;
   const auto shape = router_shape(name);
   // Routers that combine the experts' parameters need every expert's factors in one process.
-  const route::Aggregation aggregation = config.router->aggregation.value_or(
-      shape ? shape->aggregation : route::Aggregation::output);
+  const route::Aggregation aggregation =
+      config.router->aggregation.value_or(shape ? shape->aggregation : route::Aggregation::output);
   return shape && aggregation == route::Aggregation::output && serve::router_runs_expert_parallel(name);
 }
 
@@ -584,13 +596,14 @@ int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
   const std::string router = config.router ? config.router->name : std::string();
   std::vector<std::string> experts;
   for (const fs::path& expert : config.experts) experts.push_back(expert.string());
-  serve::ParallelSystem system(comm, serve::ParallelSystemSpec{.model = config.model.string(),
-                                                               .experts = experts,
-                                                               .router = router,
-                                                               .top_k = config.router ? config.router->top_k : 0,
-                                                               .placement_file = config.placement,
-                                                               .serve = config.serve,
-                                                               .quiet = config.quiet});
+  serve::ParallelSystem system(comm,
+                               serve::ParallelSystemSpec{.model = config.model.string(),
+                                                         .experts = experts,
+                                                         .router = router,
+                                                         .top_k = config.router ? config.router->top_k : 0,
+                                                         .placement_file = config.placement,
+                                                         .serve = config.serve,
+                                                         .quiet = config.quiet});
   if (!system.is_coordinator()) {
     system.serve();
     return 0;
@@ -612,8 +625,8 @@ int run_eval_expert_parallel(const EvalConfig& config, const comm::Comm& comm) {
     scorer = std::make_unique<eval::ModelScorer>(
         system.base(), model::ForwardOptions{.hook = &single_expert, .experts = &system.dispatcher()});
   }
-  const std::string name = config.system_name.value_or(config.router ? router_system_name(*config.router)
-                                                                     : "lora_" + system.expert_names().front());
+  const std::string name = config.system_name.value_or(
+      config.router ? router_system_name(*config.router) : "lora_" + system.expert_names().front());
   const std::vector<eval::EvalRow> rows =
       score_domains(config, name, system.base().config().n_ctx, routed.get(), scorer.get(), documents,
                     comm::Comm::self());  // the coordinator scores every window

@@ -44,6 +44,11 @@ constexpr const char* kUsage =
     "generate --model DIR [--expert DIR] (--prompt TEXT | --prompt-file FILE)... [--max-new-tokens N] "
     "[--temperature T] [--top-k K] [--seed S] [--context L]";
 
+constexpr const char* kSummary =
+    "Continue each prompt (bytes after BOS) until EOS, --max-new-tokens or the context is reached; prints "
+    "each "
+    "prompt with its continuation. See docs/runtime.md.";
+
 std::string read_prompt_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open (--prompt-file)", path.string()));
@@ -69,23 +74,9 @@ std::optional<GenerateConfig> parse(const std::vector<std::string>& args, int ra
       "context", po::value(&config.context)->default_value(0),
       "positions per sequence, prompt included (default: max_position_embeddings)");
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(visible).run(), values);
-    if (values.count("help")) {
-      if (rank == 0) {
-        std::ostringstream text;
-        text << visible;
-        fmt::print(
-            "usage: moerge {}\n\nContinue each prompt (bytes after BOS) until EOS, --max-new-tokens or the "
-            "context is reached; prints each prompt with its continuation. See docs/runtime.md.\n\n{}",
-            kUsage, text.str());
-      }
-      return std::nullopt;
-    }
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(fmt::format("{} (usage: moerge {})", error.what(), kUsage));
-  }
+  if (!parse_command_line(args, visible, visible, po::positional_options_description(), kUsage, kSummary,
+                          rank, values))
+    return std::nullopt;
   if (model.empty()) throw ConfigError(fmt::format("--model is missing (usage: moerge {})", kUsage));
   config.model = model;
   for (const std::string& expert : experts) config.experts.emplace_back(expert);

@@ -4,13 +4,13 @@
 #include <fmt/core.h>
 #include <fmt/format.h>
 
-#include <boost/program_options.hpp>
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cmath>
-#include <functional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -60,8 +60,16 @@ struct InferConfig {
 
 constexpr const char* kUsage =
     "infer --model DIR [--expert DIR]... [--router oracle|arrow|phatgoose [--top-k K]] --prompts FILE.jsonl "
-    "[--output FILE.jsonl] [--max-new-tokens N] [--temperature T] [--sample-top-k K] [--seed S] [--context L] "
+    "[--output FILE.jsonl] [--max-new-tokens N] [--temperature T] [--sample-top-k K] [--seed S] [--context "
+    "L] "
     "[--batch N] [--placement FILE] [--reply-timeout S] [--quiet]";
+
+constexpr const char* kSummary =
+    "Continue every prompt of a JSONL file (bytes after BOS) until EOS, --max-new-tokens or the context; "
+    "writes "
+    "one JSON line per prompt: id, system, prompt, generation, stop. Under mpirun / srun the experts are "
+    "hosted "
+    "by ranks 1..N-1 and rank 0 routes (docs/serving.md); the output does not depend on the rank count.";
 
 std::optional<InferConfig> parse(const std::vector<std::string>& args, int rank) {
   InferConfig config;
@@ -69,50 +77,40 @@ std::optional<InferConfig> parse(const std::vector<std::string>& args, int rank)
   std::vector<std::string> experts;
   std::string prompts;
   po::options_description visible("options");
-  visible.add_options()("help,h", "show this help")("model", po::value(&model), "HF model directory (the base)")(
+  visible.add_options()("help,h", "show this help")("model", po::value(&model),
+                                                    "HF model directory (the base)")(
       "expert", po::value(&experts),
-      "PEFT adapter directory (repeat); one expert without --router is applied to every prompt; a HF directory "
+      "PEFT adapter directory (repeat); one expert without --router is applied to every prompt; a HF "
+      "directory "
       "is a full fine-tune run as its own model")(
       "router", po::value(&config.router),
       "route among the experts: oracle (each prompt's \"domain\" names its expert), arrow, phatgoose")(
-      "top-k", po::value(&config.top_k)->default_value(0), "experts per token for arrow / phatgoose (0: default)")(
+      "top-k", po::value(&config.top_k)->default_value(0),
+      "experts per token for arrow / phatgoose (0: default)")(
       "prompts", po::value(&prompts),
       "JSONL file: one object per line with \"prompt\" (text), optional \"id\" and \"domain\"")(
-      "output,o", po::value<std::string>(), "write the generations here as JSONL (atomically; default: stdout)")(
-      "max-new-tokens", po::value(&config.sampling.max_new_tokens)->default_value(64), "bytes per prompt at most")(
-      "temperature", po::value(&config.sampling.temperature)->default_value(0.0),
-      "0: greedy; otherwise sample softmax(logits / T)")(
+      "output,o", po::value<std::string>(),
+      "write the generations here as JSONL (atomically; default: stdout)")(
+      "max-new-tokens", po::value(&config.sampling.max_new_tokens)->default_value(64),
+      "bytes per prompt at most")("temperature", po::value(&config.sampling.temperature)->default_value(0.0),
+                                  "0: greedy; otherwise sample softmax(logits / T)")(
       "sample-top-k", po::value(&config.sampling.top_k)->default_value(0),
-      "sample among the k most likely bytes (0: all)")("seed", po::value(&config.sampling.seed)->default_value(0),
+      "sample among the k most likely bytes (0: all)")("seed",
+                                                       po::value(&config.sampling.seed)->default_value(0),
                                                        "seed of the sampler (one stream per batch)")(
       "context", po::value(&config.sampling.context)->default_value(0),
       "positions per sequence, prompt included (default: max_position_embeddings)")(
       "batch", po::value(&config.n_prompt_batch)->default_value(16), "prompts decoded together")(
-      "system-name", po::value<std::string>(), "the \"system\" field of every line (default from the router)")(
+      "system-name", po::value<std::string>(),
+      "the \"system\" field of every line (default from the router)")(
       "placement", po::value<std::string>(), "YAML file pinning experts to ranks (docs/serving.md)")(
       "reply-timeout", po::value(&config.serve.reply_timeout_s)->default_value(120.0),
       "seconds without results before the coordinator probes the expert ranks")(
       "quiet,q", po::bool_switch(&config.quiet), "no progress lines");
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(visible).run(), values);
-    if (values.count("help")) {
-      if (rank == 0) {
-        std::ostringstream text;
-        text << visible;
-        fmt::print(
-            "usage: moerge {}\n\nContinue every prompt of a JSONL file (bytes after BOS) until EOS, "
-            "--max-new-tokens or the context; writes one JSON line per prompt: id, system, prompt, generation, "
-            "stop. Under mpirun / srun the experts are hosted by ranks 1..N-1 and rank 0 routes "
-            "(docs/serving.md); the output does not depend on the rank count.\n\n{}",
-            kUsage, text.str());
-      }
-      return std::nullopt;
-    }
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(fmt::format("{} (usage: moerge {})", error.what(), kUsage));
-  }
+  if (!parse_command_line(args, visible, visible, po::positional_options_description(), kUsage, kSummary,
+                          rank, values))
+    return std::nullopt;
   if (model.empty()) throw ConfigError(fmt::format("--model is missing (usage: moerge {})", kUsage));
   if (prompts.empty()) throw ConfigError(fmt::format("--prompts is missing (usage: moerge {})", kUsage));
   config.model = model;
@@ -122,27 +120,34 @@ std::optional<InferConfig> parse(const std::vector<std::string>& args, int rank)
   if (values.count("system-name")) config.system_name = values["system-name"].as<std::string>();
   if (values.count("placement")) config.placement = fs::path(values["placement"].as<std::string>());
   if (!config.router.empty() && !serve::router_runs_expert_parallel(config.router))
-    throw ConfigError(fmt::format("--router '{}': infer routes with oracle, arrow or phatgoose (the other routers "
-                                  "are evaluated with `moerge eval`)",
-                                  config.router));
+    throw ConfigError(
+        fmt::format("--router '{}': infer routes with oracle, arrow or phatgoose (the other routers "
+                    "are evaluated with `moerge eval`)",
+                    config.router));
   if (!config.router.empty() && config.experts.empty())
     throw ConfigError(fmt::format("--router {} needs experts to route among (--expert DIR)", config.router));
   if (config.router.empty() && config.experts.size() > 1)
     throw ConfigError(fmt::format("{} experts given without --router: give one, or route with --router NAME",
                                   config.experts.size()));
   if (config.top_k < 0 || (config.top_k > 0 && config.router != "arrow" && config.router != "phatgoose"))
-    throw ConfigError(fmt::format("--top-k {} applies to --router arrow or phatgoose only, as a positive number",
-                                  config.top_k));
+    throw ConfigError(fmt::format(
+        "--top-k {} applies to --router arrow or phatgoose only, as a positive number", config.top_k));
   if (config.sampling.max_new_tokens < 0)
     throw ConfigError(fmt::format("--max-new-tokens {} is negative", config.sampling.max_new_tokens));
   if (!(config.sampling.temperature >= 0.0) || !std::isfinite(config.sampling.temperature))
-    throw ConfigError(fmt::format("--temperature {} must be a finite number >= 0", config.sampling.temperature));
-  if (config.sampling.top_k < 0) throw ConfigError(fmt::format("--sample-top-k {} is negative", config.sampling.top_k));
-  if (config.sampling.context < 0) throw ConfigError(fmt::format("--context {} is negative", config.sampling.context));
-  if (config.n_prompt_batch <= 0) throw ConfigError(fmt::format("--batch {} must be positive", config.n_prompt_batch));
+    throw ConfigError(
+        fmt::format("--temperature {} must be a finite number >= 0", config.sampling.temperature));
+  if (config.sampling.top_k < 0)
+    throw ConfigError(fmt::format("--sample-top-k {} is negative", config.sampling.top_k));
+  if (config.sampling.context < 0)
+    throw ConfigError(fmt::format("--context {} is negative", config.sampling.context));
+  if (config.n_prompt_batch <= 0)
+    throw ConfigError(fmt::format("--batch {} must be positive", config.n_prompt_batch));
   if (!(config.serve.reply_timeout_s > 0))
-    throw ConfigError(fmt::format("--reply-timeout {} must be a positive number of seconds", config.serve.reply_timeout_s));
-  if (config.output && !config.output->parent_path().empty() && !fs::is_directory(config.output->parent_path()))
+    throw ConfigError(
+        fmt::format("--reply-timeout {} must be a positive number of seconds", config.serve.reply_timeout_s));
+  if (config.output && !config.output->parent_path().empty() &&
+      !fs::is_directory(config.output->parent_path()))
     throw InputError(fmt::format("--output {}: the directory {} does not exist", config.output->string(),
                                  config.output->parent_path().string()));
   return config;
@@ -163,7 +168,8 @@ std::vector<Prompt> read_prompts(const fs::path& file) {
       throw InputError(fmt::format("{}:{}: not JSON: {}", file.string(), line_idx, error.what()));
     }
     if (!object.is_object() || !object.contains("prompt") || !object["prompt"].is_string())
-      throw InputError(fmt::format("{}:{}: each line is an object with a \"prompt\" string", file.string(), line_idx));
+      throw InputError(
+          fmt::format("{}:{}: each line is an object with a \"prompt\" string", file.string(), line_idx));
     Prompt prompt{.id = object.contains("id") ? object["id"] : nlohmann::json(prompts.size()),
                   .text = object["prompt"].get<std::string>(),
                   .domain = std::nullopt};
@@ -180,9 +186,9 @@ std::vector<Prompt> read_prompts(const fs::path& file) {
 
 /// Generate batch after batch; `before_batch` sets what depends on the batch's prompts (called
 /// before every forward of the batch: a sequence hook expands its decision per forward).
-std::vector<model::Generation> generate_all(const model::LlamaModel& model, const std::vector<Prompt>& prompts,
-                                            const InferConfig& config, const model::ForwardOptions& options,
-                                            const std::function<void(std::size_t, std::size_t)>& before_batch) {
+std::vector<model::Generation> generate_all(
+    const model::LlamaModel& model, const std::vector<Prompt>& prompts, const InferConfig& config,
+    const model::ForwardOptions& options, const std::function<void(std::size_t, std::size_t)>& before_batch) {
   std::vector<model::Generation> out;
   const auto n_batch = static_cast<std::size_t>(config.n_prompt_batch);
   for (std::size_t first = 0; first < prompts.size(); first += n_batch) {
@@ -191,24 +197,26 @@ std::vector<model::Generation> generate_all(const model::LlamaModel& model, cons
     for (std::size_t idx = first; idx < last; ++idx) texts.push_back(prompts[idx].text);
     model::SamplingOptions sampling = config.sampling;
     sampling.seed = config.sampling.seed + first;  // one stream per batch, as any rank count sees them
-    std::vector<model::Generation> batch = model::generate(model, texts, sampling, options, [&](const model::TokenBatch&) {
-      if (before_batch) before_batch(first, last);
-    });
+    std::vector<model::Generation> batch =
+        model::generate(model, texts, sampling, options, [&](const model::TokenBatch&) {
+          if (before_batch) before_batch(first, last);
+        });
     out.insert(out.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
     if (!config.quiet) log::info("infer: {}/{} prompts", last, prompts.size());
   }
   return out;
 }
 
-void write_generations(const InferConfig& config, const std::string& system, const std::vector<Prompt>& prompts,
+void write_generations(const InferConfig& config, const std::string& system,
+                       const std::vector<Prompt>& prompts,
                        const std::vector<model::Generation>& generations) {
   std::string text;
   for (std::size_t idx = 0; idx < prompts.size(); ++idx) {
     const nlohmann::ordered_json line{{"id", prompts[idx].id},
-                              {"system", system},
-                              {"prompt", prompts[idx].text},
-                              {"generation", generations[idx].text},
-                              {"stop", model::stop_reason_name(generations[idx].stop)}};
+                                      {"system", system},
+                                      {"prompt", prompts[idx].text},
+                                      {"generation", generations[idx].text},
+                                      {"stop", model::stop_reason_name(generations[idx].stop)}};
     // Bytes that are not UTF-8 become U+FFFD in the JSON text.
     text += line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
@@ -244,13 +252,16 @@ int run_infer(const std::vector<std::string>& args) {
   const auto config = parse(args, comm.rank());
   if (!config) return 0;
 
-  const bool lora_only = !config->experts.empty() && std::all_of(config->experts.begin(), config->experts.end(), is_lora_source);
+  const bool lora_only =
+      !config->experts.empty() && std::all_of(config->experts.begin(), config->experts.end(), is_lora_source);
   if (!lora_only) {
     // The base alone, a merged model or one full fine-tune: rank 0 runs it.
     if (!config->router.empty())
-      throw ConfigError(fmt::format("--router {}: every --expert must be a PEFT adapter directory", config->router));
+      throw ConfigError(
+          fmt::format("--router {}: every --expert must be a PEFT adapter directory", config->router));
     if (comm.size() > 1 && comm.is_root())
-      log::warn("infer: a dense model runs on rank 0 only; ranks 1..{} have no experts to host", comm.size() - 1);
+      log::warn("infer: a dense model runs on rank 0 only; ranks 1..{} have no experts to host",
+                comm.size() - 1);
     std::vector<Prompt> prompts;
     std::vector<model::Generation> generations;
     std::string system;
@@ -283,7 +294,8 @@ int run_infer(const std::vector<std::string>& args) {
     prompts = read_prompts(config->prompts);
     if (config->router == "oracle")
       for (const Prompt& prompt : prompts) {
-        const std::optional<int> expert_idx = prompt.domain ? system.expert_index(*prompt.domain) : std::nullopt;
+        const std::optional<int> expert_idx =
+            prompt.domain ? system.expert_index(*prompt.domain) : std::nullopt;
         if (!expert_idx)
           throw InputError(fmt::format(
               "{}: prompt {}: --router oracle needs a \"domain\" naming one of the experts ({}); found {}",
@@ -301,8 +313,9 @@ int run_infer(const std::vector<std::string>& args) {
   const std::vector<model::Generation> generations = generate_all(
       system.base(), prompts, *config, system.forward_options(), [&](std::size_t first, std::size_t last) {
         if (config->router == "oracle")
-          system.set_sequence_experts(std::vector<int>(expert_of_prompt.begin() + static_cast<std::ptrdiff_t>(first),
-                                                       expert_of_prompt.begin() + static_cast<std::ptrdiff_t>(last)));
+          system.set_sequence_experts(
+              std::vector<int>(expert_of_prompt.begin() + static_cast<std::ptrdiff_t>(first),
+                               expert_of_prompt.begin() + static_cast<std::ptrdiff_t>(last)));
       });
   system.stop();
   write_generations(*config, config->system_name.value_or(name), prompts, generations);

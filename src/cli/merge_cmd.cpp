@@ -21,8 +21,8 @@
 #include "moerge/io/atomic.hpp"
 #include "moerge/io/h5.hpp"
 #include "moerge/io/library.hpp"
-#include "moerge/merge/adapter_merge.hpp"
 #include "moerge/io/safetensors.hpp"
+#include "moerge/merge/adapter_merge.hpp"
 #include "moerge/merge/engine.hpp"
 #include "moerge/merge/plan.hpp"
 #include "moerge/merge/recipe.hpp"
@@ -46,15 +46,22 @@ struct MergeConfig {
 };
 
 constexpr const char* kUsage =
-    "merge RECIPE.yml OUT_DIR [--memory-limit MB] [--max-shard-size MB] [--nonfinite error|report] [--resume] "
+    "merge RECIPE.yml OUT_DIR [--memory-limit MB] [--max-shard-size MB] [--nonfinite error|report] "
+    "[--resume] "
     "[--library LIB] [--quiet]";
+
+constexpr const char* kSummary =
+    "Merge the models of a mergekit-style YAML recipe into the HF directory OUT_DIR (config.json, "
+    "model.safetensors or shards + index, moerge_recipe.yml). Runs alone or under mpirun / srun; the output "
+    "bytes "
+    "are the same for any rank count. See docs/merge.md and `moerge methods`.";
 
 std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank) {
   MergeConfig config;
   po::options_description visible("options");
   std::string nonfinite = "error";
   visible.add_options()("help,h", "show this help")("quiet,q", po::bool_switch(&config.quiet),
-                                                      "no progress output, warnings and errors only")(
+                                                    "no progress output, warnings and errors only")(
       "memory-limit", po::value(&config.memory_limit_mb)->default_value(256),
       "working memory per rank in MB (row chunks are sized to fit)")(
       "max-shard-size", po::value(&config.max_shard_size_mb)->default_value(5000),
@@ -62,7 +69,8 @@ std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank)
       "nonfinite", po::value(&nonfinite)->default_value("error"),
       "a NaN/inf in a merged tensor: error (publish nothing) or report (write and count)")(
       "resume", po::bool_switch(&config.resume), "continue a killed merge of the same recipe into OUT_DIR")(
-      "library", po::value<std::string>(), "also store the result in the library LIB as merges/<OUT_DIR name>.h5");
+      "library", po::value<std::string>(),
+      "also store the result in the library LIB as merges/<OUT_DIR name>.h5");
   po::options_description hidden;
   hidden.add_options()("recipe", po::value<std::string>())("out", po::value<std::string>());
   po::positional_options_description positional;
@@ -70,30 +78,16 @@ std::optional<MergeConfig> parse(const std::vector<std::string>& args, int rank)
   po::options_description all;
   all.add(visible).add(hidden);
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-    if (values.count("help")) {
-      if (rank == 0) {
-        std::ostringstream text;
-        text << visible;
-        fmt::print(
-            "usage: moerge {}\n\nMerge the models of a mergekit-style YAML recipe into the HF directory OUT_DIR "
-            "(config.json, model.safetensors or shards + index, moerge_recipe.yml). Runs alone or under mpirun / srun; "
-            "the output bytes are the same for any rank count. See docs/merge.md and `moerge methods`.\n\n{}",
-            kUsage, text.str());
-      }
-      return std::nullopt;
-    }
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(fmt::format("{} (usage: moerge {})", error.what(), kUsage));
-  }
-  if (!values.count("recipe")) throw ConfigError(fmt::format("RECIPE.yml is missing (usage: moerge {})", kUsage));
+  if (!parse_command_line(args, visible, all, positional, kUsage, kSummary, rank, values))
+    return std::nullopt;
+  if (!values.count("recipe"))
+    throw ConfigError(fmt::format("RECIPE.yml is missing (usage: moerge {})", kUsage));
   if (!values.count("out")) throw ConfigError(fmt::format("OUT_DIR is missing (usage: moerge {})", kUsage));
   config.recipe = values["recipe"].as<std::string>();
   config.out_dir = values["out"].as<std::string>();
   if (values.count("library")) config.library = fs::path(values["library"].as<std::string>());
-  if (nonfinite == "report") config.nonfinite = merge::NonfinitePolicy::report;
+  if (nonfinite == "report")
+    config.nonfinite = merge::NonfinitePolicy::report;
   else if (nonfinite != "error")
     throw ConfigError(fmt::format("--nonfinite '{}' is not one of error, report", nonfinite));
   if (config.memory_limit_mb == 0) throw ConfigError("--memory-limit must be positive (MB)");
@@ -108,7 +102,8 @@ std::string object_name(const fs::path& out_dir) {
 
 /// Before any work: the library opens, the name is free and valid, and every merged tensor has the
 /// library base's shape.
-void check_library_target(const fs::path& library_dir, const fs::path& out_dir, const merge::MergePlan& plan) {
+void check_library_target(const fs::path& library_dir, const fs::path& out_dir,
+                          const merge::MergePlan& plan) {
   const auto library = io::Library::open(library_dir, true);
   const std::string name = object_name(out_dir);
   io::check_object_name(name);
@@ -119,8 +114,10 @@ void check_library_target(const fs::path& library_dir, const fs::path& out_dir, 
   std::vector<std::string> problems;
   for (const auto& task : plan.tensors) {
     const auto found = shapes.find(task.name);
-    if (found == shapes.end()) problems.push_back(fmt::format("tensor '{}' is not in the library's base", task.name));
-    else if (found->second != task.shape) problems.push_back(fmt::format("tensor '{}' has another shape in the library's base", task.name));
+    if (found == shapes.end())
+      problems.push_back(fmt::format("tensor '{}' is not in the library's base", task.name));
+    else if (found->second != task.shape)
+      problems.push_back(fmt::format("tensor '{}' has another shape in the library's base", task.name));
   }
   if (!problems.empty()) {
     std::string text = fmt::format("{}: the merge does not fit the library's base:", library_dir.string());
@@ -146,7 +143,8 @@ void store_in_library(const fs::path& library_dir, const fs::path& out_dir, cons
     io::h5::write_attr(file, "kind", io::kind_name(io::ObjectKind::merge));
     io::h5::write_attr(file, "tags", "{}");
     io::h5::write_attr(file, "source", fs::absolute(out_dir).lexically_normal().string());
-    io::h5::write_attr(file, "created", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))));
+    io::h5::write_attr(file, "created",
+                       fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr))));
     io::h5::write_attr(file, "config", plan.config_text);
     io::h5::write_attr(file, "recipe", plan.recipe.text);
     io::h5::write_attr(file, "merge_method", plan.recipe.info().name);
@@ -164,7 +162,8 @@ void store_in_library(const fs::path& library_dir, const fs::path& out_dir, cons
     io::fsync_path(atomic.temp());
     atomic.commit();
   }
-  const auto entry = library.register_object(name, io::ObjectKind::merge, {}, fs::absolute(out_dir).lexically_normal().string());
+  const auto entry = library.register_object(name, io::ObjectKind::merge, {},
+                                             fs::absolute(out_dir).lexically_normal().string());
   log::info("stored the merge in {} as {} ({})", library_dir.string(), entry.file,
             progress::format_bytes(static_cast<double>(entry.size)));
 }
@@ -186,15 +185,17 @@ std::optional<merge::Recipe> adapter_merge_recipe(const fs::path& recipe_file) {
 int run_adapter(const MergeConfig& config, const merge::Recipe& recipe, const comm::Comm& comm) {
   const std::string name(recipe.info().name);
   if (config.library)
-    throw ConfigError(fmt::format("--library: {} writes a PEFT adapter; import it with `moerge library import {} {}`", name,
-                                  config.library->string(), config.out_dir.string()));
-  if (config.resume && comm.is_root()) log::info("--resume: {} is written in one step; nothing to resume", name);
+    throw ConfigError(
+        fmt::format("--library: {} writes a PEFT adapter; import it with `moerge library import {} {}`", name,
+                    config.library->string(), config.out_dir.string()));
+  if (config.resume && comm.is_root())
+    log::info("--resume: {} is written in one step; nothing to resume", name);
   try {
     const auto summary = merge::run_adapter_merge(recipe, config.out_dir, comm);
     if (comm.is_root() && !config.quiet)
       fmt::print("merged {} adapters with {} on {} rank{} into {}: {} modules, rank up to {}, {:.2f} s\n",
-                 recipe.models.size(), name, comm.size(), comm.size() == 1 ? "" : "s", config.out_dir.string(),
-                 summary.n_module, summary.rank_max, summary.seconds);
+                 recipe.models.size(), name, comm.size(), comm.size() == 1 ? "" : "s",
+                 config.out_dir.string(), summary.n_module, summary.rank_max, summary.seconds);
   } catch (const io::AgreedError& error) {
     if (comm.is_root()) fmt::print(stderr, "moerge merge: error: {}\n", error.what());
     return 1;
@@ -210,7 +211,8 @@ int run_merge(const std::vector<std::string>& args) {
   if (!config) return 0;
   if (config->quiet) spdlog::default_logger()->set_level(spdlog::level::warn);
 
-  if (auto adapter_recipe = adapter_merge_recipe(config->recipe)) return run_adapter(*config, *adapter_recipe, comm);
+  if (auto adapter_recipe = adapter_merge_recipe(config->recipe))
+    return run_adapter(*config, *adapter_recipe, comm);
 
   // Plan on every rank (each maps the inputs); a failure anywhere stops every rank together.
   std::optional<merge::MergePlan> plan;
@@ -225,9 +227,10 @@ int run_merge(const std::vector<std::string>& args) {
     if (config->library) check_library_target(*config->library, config->out_dir, *plan);
     const fs::path partial = merge::partial_dir(config->out_dir);
     if (!config->resume && fs::exists(partial, exists_error))
-      throw ConfigError(fmt::format("{}: a partial merge into {} is there (interrupted, or still running); rerun with "
-                                    "--resume to continue it, or remove it to start afresh",
-                                    partial.string(), config->out_dir.string()));
+      throw ConfigError(
+          fmt::format("{}: a partial merge into {} is there (interrupted, or still running); rerun with "
+                      "--resume to continue it, or remove it to start afresh",
+                      partial.string(), config->out_dir.string()));
   } catch (const ConfigError& caught) {
     error = caught.what();
     code = 2;
@@ -243,7 +246,8 @@ int run_merge(const std::vector<std::string>& args) {
     if (comm.is_root()) {
       std::string text;
       for (const auto& message : messages)
-        if (!message.empty() && text.find(message) == std::string::npos) text += (text.empty() ? "" : "\n") + message;
+        if (!message.empty() && text.find(message) == std::string::npos)
+          text += (text.empty() ? "" : "\n") + message;
       fmt::print(stderr, "moerge merge: error: {}\n", text);
     }
     return code;
@@ -258,12 +262,13 @@ int run_merge(const std::vector<std::string>& args) {
   options.quiet = config->quiet;
   const auto summary = merge::run_merge(*plan, config->out_dir, options, comm);
   if (comm.is_root() && !config->quiet) {
-    fmt::print("merged {} tensors ({}{}) with {} on {} rank{} into {}: {} read in {:.2f} s ({}/s)\n", summary.n_tensor,
-               progress::format_bytes(static_cast<double>(summary.n_byte_out)),
-               summary.n_tensor_resumed ? fmt::format(", {} resumed", summary.n_tensor_resumed) : "",
-               plan->recipe.info().name, comm.size(), comm.size() == 1 ? "" : "s", config->out_dir.string(),
-               progress::format_bytes(static_cast<double>(summary.n_byte_in)), summary.seconds,
-               progress::format_bytes(static_cast<double>(summary.n_byte_in) / std::max(summary.seconds, 1e-9)));
+    fmt::print(
+        "merged {} tensors ({}{}) with {} on {} rank{} into {}: {} read in {:.2f} s ({}/s)\n",
+        summary.n_tensor, progress::format_bytes(static_cast<double>(summary.n_byte_out)),
+        summary.n_tensor_resumed ? fmt::format(", {} resumed", summary.n_tensor_resumed) : "",
+        plan->recipe.info().name, comm.size(), comm.size() == 1 ? "" : "s", config->out_dir.string(),
+        progress::format_bytes(static_cast<double>(summary.n_byte_in)), summary.seconds,
+        progress::format_bytes(static_cast<double>(summary.n_byte_in) / std::max(summary.seconds, 1e-9)));
   }
   if (comm.is_root() && config->library) store_in_library(*config->library, config->out_dir, *plan);
   if (comm.is_root() && summary.n_nonfinite > 0)

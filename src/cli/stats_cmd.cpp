@@ -98,20 +98,8 @@ std::optional<StatsConfig> parse_config(const std::vector<std::string>& args, in
   po::options_description all;
   all.add(visible).add(hidden);
   po::variables_map values;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), values);
-    if (values.count("help")) {
-      if (rank == 0) {
-        std::ostringstream text;
-        text << visible;
-        fmt::print("usage: moerge {}\n\n{}\n\n{}", kUsage, kSummary, text.str());
-      }
-      return std::nullopt;
-    }
-    po::notify(values);
-  } catch (const po::error& error) {
-    throw ConfigError(fmt::format("stats: {} (usage: moerge {})", error.what(), kUsage));
-  }
+  if (!parse_command_line(args, visible, all, positional, kUsage, kSummary, rank, values, "stats: "))
+    return std::nullopt;
   if (!values.count("library"))
     throw ConfigError(fmt::format("stats: LIB is missing (usage: moerge {})", kUsage));
   config.library = values["library"].as<std::string>();

@@ -13,9 +13,12 @@ namespace moerge::model {
 
 std::string_view stop_reason_name(StopReason reason) {
   switch (reason) {
-    case StopReason::eos: return "eos";
-    case StopReason::max_new_tokens: return "max_new_tokens";
-    case StopReason::context: return "context";
+    case StopReason::eos:
+      return "eos";
+    case StopReason::max_new_tokens:
+      return "max_new_tokens";
+    case StopReason::context:
+      return "context";
   }
   return "?";
 }
@@ -35,7 +38,8 @@ TokenId choose_token(const float* logits, const ByteVocab& vocab, const Sampling
   std::vector<double> weights;
   weights.reserve(candidates.size());
   for (const auto& [logit, token] : candidates)
-    weights.push_back(std::exp((static_cast<double>(logit) - candidates.front().first) / options.temperature));
+    weights.push_back(
+        std::exp((static_cast<double>(logit) - candidates.front().first) / options.temperature));
   std::discrete_distribution<std::size_t> pick(weights.begin(), weights.end());
   return candidates[pick(rng)].second;
 }
@@ -53,8 +57,9 @@ std::vector<Generation> generate(const LlamaModel& model, std::span<const std::s
   for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx) {
     const std::string& prompt = prompts[static_cast<std::size_t>(prompt_idx)];
     if (static_cast<int>(prompt.size()) + 1 > capacity)
-      throw InputError(fmt::format("prompt {} is {} bytes; with BOS it does not fit the context of {} positions",
-                                   prompt_idx + 1, prompt.size(), capacity));
+      throw InputError(
+          fmt::format("prompt {} is {} bytes; with BOS it does not fit the context of {} positions",
+                      prompt_idx + 1, prompt.size(), capacity));
     std::vector<TokenId> tokens{vocab.bos};
     for (const char byte : prompt) tokens.push_back(static_cast<unsigned char>(byte));
     batch.add(tokens);
@@ -65,7 +70,8 @@ std::vector<Generation> generate(const LlamaModel& model, std::span<const std::s
   Matrix logits = model.forward(batch, options);
   std::vector<int> last_row(static_cast<std::size_t>(n_prompt));
   for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx)
-    last_row[static_cast<std::size_t>(prompt_idx)] = batch.seq_offsets[static_cast<std::size_t>(prompt_idx) + 1] - 1;
+    last_row[static_cast<std::size_t>(prompt_idx)] =
+        batch.seq_offsets[static_cast<std::size_t>(prompt_idx) + 1] - 1;
 
   std::mt19937_64 rng(sampling.seed);
   std::vector<bool> done(static_cast<std::size_t>(n_prompt), sampling.max_new_tokens == 0);
@@ -89,7 +95,8 @@ std::vector<Generation> generate(const LlamaModel& model, std::span<const std::s
       out[index].text.push_back(static_cast<char>(token));
       if (cache.length(prompt_idx) >= capacity || step + 1 == sampling.max_new_tokens) {
         done[index] = true;
-        out[index].stop = cache.length(prompt_idx) >= capacity ? StopReason::context : StopReason::max_new_tokens;
+        out[index].stop =
+            cache.length(prompt_idx) >= capacity ? StopReason::context : StopReason::max_new_tokens;
         batch.add({});
         continue;
       }
@@ -101,7 +108,8 @@ std::vector<Generation> generate(const LlamaModel& model, std::span<const std::s
     if (before_forward) before_forward(batch);
     logits = model.forward(batch, options);
     for (int prompt_idx = 0; prompt_idx < n_prompt; ++prompt_idx)
-      last_row[static_cast<std::size_t>(prompt_idx)] = batch.seq_offsets[static_cast<std::size_t>(prompt_idx)];
+      last_row[static_cast<std::size_t>(prompt_idx)] =
+          batch.seq_offsets[static_cast<std::size_t>(prompt_idx)];
   }
   return out;
 }

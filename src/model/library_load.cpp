@@ -56,14 +56,14 @@ Vector read_vector(const io::ObjectFile& file, const std::string& path, int n) {
   return out;
 }
 
-
 /// The `config` attribute of a model object, or the base's for a merge stored without one.
 io::LlamaConfig config_of(const io::Library& library, const io::ObjectFile& file) {
   if (file.has_attr("config"))
     return io::parse_llama_config_text(file.attr_string("config"),
                                        fs::path(fmt::format("{}:config", file.path().string())));
-  return io::parse_llama_config_text(io::ObjectFile(library, "base").attr_string("config"),
-                                     fs::path(fmt::format("{}:config", library.object_path("base").string())));
+  return io::parse_llama_config_text(
+      io::ObjectFile(library, "base").attr_string("config"),
+      fs::path(fmt::format("{}:config", library.object_path("base").string())));
 }
 
 }  // namespace
@@ -71,7 +71,8 @@ io::LlamaConfig config_of(const io::Library& library, const io::ObjectFile& file
 io::LlamaConfig library_model_config(const io::Library& library, std::string_view name) {
   const io::ObjectFile file(library, name);
   if (file.entry().kind == io::ObjectKind::lora)
-    throw InputError(fmt::format("{}: '{}' is a LoRA expert, not a model", file.path().string(), file.entry().name));
+    throw InputError(
+        fmt::format("{}: '{}' is a LoRA expert, not a model", file.path().string(), file.entry().name));
   return config_of(library, file);
 }
 

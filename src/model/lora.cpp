@@ -161,7 +161,8 @@ ExpertRows group_rows_by_expert(ModuleId module, const RoutingDecision& decision
   for (std::size_t row_idx = 0; row_idx < n_row; ++row_idx)
     for (auto entry_idx = static_cast<std::size_t>(decision.row_offsets[row_idx]);
          entry_idx < static_cast<std::size_t>(decision.row_offsets[row_idx + 1]); ++entry_idx) {
-      const auto slot = static_cast<std::size_t>(fill[static_cast<std::size_t>(decision.expert_idx[entry_idx])]++);
+      const auto slot =
+          static_cast<std::size_t>(fill[static_cast<std::size_t>(decision.expert_idx[entry_idx])]++);
       grouped.rows[slot] = static_cast<std::int32_t>(row_idx);
       grouped.weights[slot] = decision.weight[entry_idx];
     }
@@ -170,22 +171,25 @@ ExpertRows group_rows_by_expert(ModuleId module, const RoutingDecision& decision
 
 void lora_delta(const LoraFactors& factors, float scale, const Matrix& x, std::span<const float> weights,
                 Matrix& low, Matrix& delta) {
-  const Eigen::Map<const Eigen::VectorXf> row_weight(weights.data(), static_cast<Eigen::Index>(weights.size()));
+  const Eigen::Map<const Eigen::VectorXf> row_weight(weights.data(),
+                                                     static_cast<Eigen::Index>(weights.size()));
   low.noalias() = x * factors.a.transpose();
   low.array().colwise() *= row_weight.array() * scale;
   delta.noalias() = low * factors.b.transpose();
 }
 
-void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows, OutputBlock output) {
+void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows,
+                      OutputBlock output) {
   for (std::size_t index = 0; index < rows.size(); ++index)
     output.row(rows[index]) += delta.row(static_cast<Eigen::Index>(index));
 }
 
-void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision& decision, OutputBlock output) const {
+void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision& decision,
+                    OutputBlock output) const {
   if (output.rows() != input.rows() || output.cols() != config_.d_out(module.kind) ||
       input.cols() != config_.d_in(module.kind))
-    throw Error(fmt::format("module {}: input [{}, {}] / output [{}, {}] do not fit the module", module.hf_path(),
-                            input.rows(), input.cols(), output.rows(), output.cols()));
+    throw Error(fmt::format("module {}: input [{}, {}] / output [{}, {}] do not fit the module",
+                            module.hf_path(), input.rows(), input.cols(), output.rows(), output.cols()));
   const ExpertRows grouped = group_rows_by_expert(module, decision, input.rows(), n_expert());
   Matrix gathered;  // [n_row of the expert, d_in]
   Matrix low;       // [n_row of the expert, r]
@@ -197,8 +201,10 @@ void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision&
     const LoraFactors* factors = expert.find(module);
     if (factors == nullptr) continue;
     const auto first = static_cast<std::size_t>(grouped.offsets[static_cast<std::size_t>(expert_idx)]);
-    const std::span<const float> weights(grouped.weights.data() + first, static_cast<std::size_t>(n_expert_row));
-    const std::span<const std::int32_t> rows(grouped.rows.data() + first, static_cast<std::size_t>(n_expert_row));
+    const std::span<const float> weights(grouped.weights.data() + first,
+                                         static_cast<std::size_t>(n_expert_row));
+    const std::span<const std::int32_t> rows(grouped.rows.data() + first,
+                                             static_cast<std::size_t>(n_expert_row));
     if (grouped.takes_every_row(expert_idx, input.rows())) {
       lora_delta(*factors, expert.scale, input, weights, low, delta);  // every row, in order: no gather
       output += delta;
@@ -212,7 +218,8 @@ void LoraSet::apply(ModuleId module, const Matrix& input, const RoutingDecision&
   }
 }
 
-void LoraSet::apply(std::span<RoutedModule> modules, const Matrix& input, const std::function<void()>& base) const {
+void LoraSet::apply(std::span<RoutedModule> modules, const Matrix& input,
+                    const std::function<void()>& base) const {
   base();
   for (RoutedModule& routed : modules) apply(routed.module, input, *routed.decision, routed.output);
 }

@@ -104,8 +104,8 @@ struct ExpertDispatcher::Impl {
   Placement placement;
   model::ModelConfig config;
   model::LoraSet local;
-  std::vector<int> local_experts;     // global index of each local expert
-  std::vector<int> local_of_global;   // -1 when not hosted here
+  std::vector<int> local_experts;    // global index of each local expert
+  std::vector<int> local_of_global;  // -1 when not hosted here
   std::vector<ExpertInfo> infos;
   ServeOptions options;
   bool quiet = false;
@@ -129,6 +129,8 @@ struct ExpertDispatcher::Impl {
         quiet(quiet_in) {}
 
   bool coordinator() const { return comm->rank() == kCoordinator; }
+  /// More ranks on this node than it has cores.
+  bool oversubscribed = false;
   double probe_timeout() const { return std::min(options.probe_timeout_s, options.reply_timeout_s); }
   int n_module() const { return config.n_layer * model::n_module_kind; }
 
@@ -138,10 +140,12 @@ struct ExpertDispatcher::Impl {
     const Clock::time_point start = Clock::now();
     Clock::time_point deadline = start + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options.reply_timeout_s));
-    // Poll with yields for a short while (an exchange on one node takes microseconds; a sleep
-    // costs at least the kernel's ~50 us timer slack), then back off to 1 ms naps so an idle
-    // expert rank does not take a core from the coordinator.
-    const Clock::time_point spin_until = start + std::chrono::microseconds(300);
+    // With a core per rank, poll with yields (an exchange on one node takes microseconds; a sleep
+    // costs at least the kernel's ~50 us timer slack, and a napping expert rank adds its nap to
+    // every exchange). Oversubscribed (more ranks than cores), poll for a short while, then back
+    // off to 1 ms naps so that an idle rank does not take a core from the coordinator.
+    const Clock::time_point spin_until =
+        oversubscribed ? start + std::chrono::microseconds(300) : Clock::time_point::max();
     auto pause = std::chrono::microseconds(50);
     while (!request.test()) {
       if (!coordinator()) {
@@ -171,7 +175,8 @@ struct ExpertDispatcher::Impl {
   std::string hosted_text(int rank) const {
     std::string names;
     for (const int expert_idx : placement.experts_of(rank))
-      names += fmt::format("{}{}", names.empty() ? "" : ", ", placement.expert_names[static_cast<std::size_t>(expert_idx)]);
+      names += fmt::format("{}{}", names.empty() ? "" : ", ",
+                           placement.expert_names[static_cast<std::size_t>(expert_idx)]);
     return names.empty() ? "no experts" : "experts " + names;
   }
 
@@ -205,20 +210,23 @@ struct ExpertDispatcher::Impl {
     }
     std::string text;
     for (const int rank : silent) text += fmt::format("\n  rank {} ({})", rank, hosted_text(rank));
-    comm->abort(fmt::format("expert exchange ({}): no result after {:.0f} s and no answer to a liveness probe "
-                            "within {:.0f} s from {} expert rank{}; ending the job:{}",
-                            stage, options.reply_timeout_s, probe_timeout(), silent.size(),
-                            silent.size() == 1 ? "" : "s", text),
-                1);
+    comm->abort(
+        fmt::format("expert exchange ({}): no result after {:.0f} s and no answer to a liveness probe "
+                    "within {:.0f} s from {} expert rank{}; ending the job:{}",
+                    stage, options.reply_timeout_s, probe_timeout(), silent.size(),
+                    silent.size() == 1 ? "" : "s", text),
+        1);
   }
 
   /// One expert's result for its rows `x`: the kernel every path runs (model::lora_delta).
   void compute(const Header& header, const Matrix& rows_in, std::span<const float> row_weights) const {
     const model::ModuleId module = module_of(header.module_index);
-    const model::LoraExpert& expert = local.expert(local_of_global[static_cast<std::size_t>(header.expert_idx)]);
+    const model::LoraExpert& expert =
+        local.expert(local_of_global[static_cast<std::size_t>(header.expert_idx)]);
     const model::LoraFactors* factors = expert.find(module);
     if (factors == nullptr)
-      throw Error(fmt::format("expert exchange: expert '{}' does not adapt module {}", expert.name, module.hf_path()));
+      throw Error(fmt::format("expert exchange: expert '{}' does not adapt module {}", expert.name,
+                              module.hf_path()));
     const Clock::time_point start = Clock::now();
     model::lora_delta(*factors, expert.scale, rows_in, row_weights, low, delta);
     timings.expert_s += seconds_since(start);
@@ -246,13 +254,14 @@ struct ExpertDispatcher::Impl {
       if (header.module_index < 0 || header.module_index >= n_module() || header.expert_idx < 0 ||
           header.expert_idx >= placement.n_expert() || header.n_row <= 0 ||
           local_of_global[static_cast<std::size_t>(header.expert_idx)] < 0)
-        throw Error(fmt::format("expert exchange: rank {} got a request for expert {} at module {} ({} rows) "
-                                "that it does not host",
-                                comm->rank(), header.expert_idx, header.module_index, header.n_row));
+        throw Error(
+            fmt::format("expert exchange: rank {} got a request for expert {} at module {} ({} rows) "
+                        "that it does not host",
+                        comm->rank(), header.expert_idx, header.module_index, header.n_row));
       const int module_d_in = config.d_in(module_of(header.module_index).kind);
       if (d_in >= 0 && module_d_in != d_in)
-        throw Error(fmt::format("expert exchange: modules of one message take inputs of {} and {} columns", d_in,
-                                module_d_in));
+        throw Error(fmt::format("expert exchange: modules of one message take inputs of {} and {} columns",
+                                d_in, module_d_in));
       d_in = module_d_in;
     }
     block.resize(n_block_row, std::max(d_in, 0));
@@ -267,23 +276,29 @@ struct ExpertDispatcher::Impl {
       for (std::int32_t row = 0; row < header.n_row; ++row) {
         const std::int32_t position = positions[static_cast<std::size_t>(row)];
         if (position < 0 || position >= n_block_row)
-          throw Error(fmt::format("expert exchange: row position {} outside the {} rows sent", position, n_block_row));
+          throw Error(fmt::format("expert exchange: row position {} outside the {} rows sent", position,
+                                  n_block_row));
         x.row(row) = block.row(position);
       }
       compute(header, x, weights);
       reply.insert(reply.end(), delta.data(), delta.data() + delta.size());
     }
     if (!reader.done())
-      throw Error(fmt::format("expert exchange: {} trailing bytes in a message from rank {}", message.size(), source));
+      throw Error(fmt::format("expert exchange: {} trailing bytes in a message from rank {}", message.size(),
+                              source));
   }
 };
 
-ExpertDispatcher::ExpertDispatcher(const comm::Comm& comm, Placement placement, const model::ModelConfig& config,
-                                   model::LoraSet local, ServeOptions options, bool quiet)
+ExpertDispatcher::ExpertDispatcher(const comm::Comm& comm, Placement placement,
+                                   const model::ModelConfig& config, model::LoraSet local,
+                                   ServeOptions options, bool quiet)
     : impl_(std::make_unique<Impl>(comm, std::move(placement), config, std::move(local), options, quiet)) {
   Impl& d = *impl_;
+  const unsigned n_core = std::thread::hardware_concurrency();
+  d.oversubscribed = n_core == 0 || static_cast<unsigned>(comm.node_size()) > n_core;  // collective
   if (d.placement.n_rank != comm.size())
-    throw Error(fmt::format("expert placement for {} ranks used on {} ranks", d.placement.n_rank, comm.size()));
+    throw Error(
+        fmt::format("expert placement for {} ranks used on {} ranks", d.placement.n_rank, comm.size()));
   d.local_experts = d.placement.experts_of(comm.rank());
   d.local_of_global.assign(static_cast<std::size_t>(d.placement.n_expert()), -1);
   if (static_cast<std::size_t>(d.local.n_expert()) != d.local_experts.size())
@@ -302,7 +317,8 @@ ExpertDispatcher::ExpertDispatcher(const comm::Comm& comm, Placement placement, 
     for (int index = 0; index < d.n_module(); ++index)
       if (const model::LoraFactors* factors = expert.find(module_of(index)))
         ranks[static_cast<std::size_t>(index)] = static_cast<std::int32_t>(factors->a.rows());
-    mine.push_back({{"expert", expert_idx}, {"name", expert.name}, {"scale", expert.scale}, {"module_rank", ranks}});
+    mine.push_back(
+        {{"expert", expert_idx}, {"name", expert.name}, {"scale", expert.scale}, {"module_rank", ranks}});
   }
   const std::vector<std::string> all = comm.allgather(mine.dump());
   d.infos.resize(static_cast<std::size_t>(d.placement.n_expert()));
@@ -316,10 +332,12 @@ ExpertDispatcher::ExpertDispatcher(const comm::Comm& comm, Placement placement, 
       if (reported_by[expert_idx] < 0) {
         d.infos[expert_idx] = std::move(info);
         reported_by[expert_idx] = rank;
-      } else if (info.scale != d.infos[expert_idx].scale || info.module_rank != d.infos[expert_idx].module_rank) {
-        throw InputError(fmt::format("expert '{}' differs between its hosts rank {} and rank {} (scale {} vs {}): "
-                                     "they loaded different files",
-                                     info.name, reported_by[expert_idx], rank, d.infos[expert_idx].scale, info.scale));
+      } else if (info.scale != d.infos[expert_idx].scale ||
+                 info.module_rank != d.infos[expert_idx].module_rank) {
+        throw InputError(
+            fmt::format("expert '{}' differs between its hosts rank {} and rank {} (scale {} vs {}): "
+                        "they loaded different files",
+                        info.name, reported_by[expert_idx], rank, d.infos[expert_idx].scale, info.scale));
       }
     }
   for (std::size_t expert_idx = 0; expert_idx < d.infos.size(); ++expert_idx)
@@ -329,7 +347,8 @@ ExpertDispatcher::ExpertDispatcher(const comm::Comm& comm, Placement placement, 
     if (!quiet)
       for (const std::string& line : d.placement.describe()) log::info("placement: {}", line);
     std::string text = "moerge: the job was stopped while the coordinator waited for the expert ranks;";
-    for (int rank = 1; rank < comm.size(); ++rank) text += fmt::format(" rank {} hosts {};", rank, d.hosted_text(rank));
+    for (int rank = 1; rank < comm.size(); ++rank)
+      text += fmt::format(" rank {} hosts {};", rank, d.hosted_text(rank));
     text += "\n";
     std::snprintf(g_waiting_text, sizeof(g_waiting_text), "%s", text.c_str());
     struct sigaction action {};
@@ -366,7 +385,8 @@ const ServeTimings& ExpertDispatcher::timings() const { return impl_->timings; }
 void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matrix& input,
                              const std::function<void()>& base) const {
   const Impl& d = *impl_;
-  if (!d.coordinator()) throw Error(fmt::format("ExpertDispatcher::apply called on expert rank {}", d.comm->rank()));
+  if (!d.coordinator())
+    throw Error(fmt::format("ExpertDispatcher::apply called on expert rank {}", d.comm->rank()));
   if (d.stopped) throw Error("ExpertDispatcher::apply after stop()");
   Clock::time_point pack_start = Clock::now();
   const int n_rank = d.comm->size();
@@ -396,9 +416,11 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
     for (int expert_idx = 0; expert_idx < n_expert(); ++expert_idx) {
       const auto n_row = static_cast<std::int64_t>(grouped.back().n_row(expert_idx));
       if (n_row == 0 ||
-          d.infos[static_cast<std::size_t>(expert_idx)].module_rank[static_cast<std::size_t>(module_index)] == 0)
+          d.infos[static_cast<std::size_t>(expert_idx)].module_rank[static_cast<std::size_t>(module_index)] ==
+              0)
         continue;
-      const auto first = static_cast<std::size_t>(grouped.back().offsets[static_cast<std::size_t>(expert_idx)]);
+      const auto first =
+          static_cast<std::size_t>(grouped.back().offsets[static_cast<std::size_t>(expert_idx)]);
       for (std::int64_t piece_first = 0; piece_first < n_row; piece_first += max_piece_rows) {
         const auto n_piece = static_cast<std::int32_t>(std::min(max_piece_rows, n_row - piece_first));
         items.push_back(Item{.routed_idx = routed_idx,
@@ -470,7 +492,8 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
         for (std::int32_t row = 0; row < round[idx].n_row; ++row) {
           const std::int32_t input_row = rows.rows[round[idx].first + static_cast<std::size_t>(row)];
           if (position_of_row[static_cast<std::size_t>(input_row)] < 0) {
-            position_of_row[static_cast<std::size_t>(input_row)] = static_cast<std::int32_t>(block_rows.size());
+            position_of_row[static_cast<std::size_t>(input_row)] =
+                static_cast<std::int32_t>(block_rows.size());
             block_rows.push_back(input_row);
           }
         }
@@ -495,7 +518,8 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
         reply_offset += item.reply_floats;
         reply_counts[static_cast<std::size_t>(rank)] += item.reply_floats;
       }
-      for (const std::int32_t input_row : block_rows) position_of_row[static_cast<std::size_t>(input_row)] = -1;
+      for (const std::int32_t input_row : block_rows)
+        position_of_row[static_cast<std::size_t>(input_row)] = -1;
       send_counts[static_cast<std::size_t>(rank)] = static_cast<std::int64_t>(send.size() - start);
     }
     results.resize(static_cast<std::size_t>(reply_offset));
@@ -516,7 +540,8 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       send_layout = comm::Layout::from_counts(send_counts, "expert exchange (activations)");
       reply_layout = comm::Layout::from_counts(reply_counts, "expert exchange (results)");
       counts.assign(send_layout.counts.begin(), send_layout.counts.end());
-      counts_request = d.comm->ialltoall(std::span<const std::int32_t>(counts), std::span<std::int32_t>(counts_back));
+      counts_request =
+          d.comm->ialltoall(std::span<const std::int32_t>(counts), std::span<std::int32_t>(counts_back));
       scatter_request =
           d.comm->ialltoallv(std::span<const std::byte>(send), send_layout, std::span<std::byte>(), nothing);
       gather_request =
@@ -530,8 +555,9 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
       x.resize(item.n_row, input.cols());
       for (std::int32_t row = 0; row < item.n_row; ++row)
         x.row(row) = input.row(rows.rows[item.first + static_cast<std::size_t>(row)]);
-      d.compute(Impl::Header{item.module_index, item.expert_idx, item.n_row}, x,
-                std::span<const float>(rows.weights.data() + item.first, static_cast<std::size_t>(item.n_row)));
+      d.compute(
+          Impl::Header{item.module_index, item.expert_idx, item.n_row}, x,
+          std::span<const float>(rows.weights.data() + item.first, static_cast<std::size_t>(item.n_row)));
       std::copy(d.delta.data(), d.delta.data() + d.delta.size(), self_results.begin() + item.reply_offset);
     }
     if (remote) {
@@ -550,10 +576,10 @@ void ExpertDispatcher::apply(std::span<model::RoutedModule> modules, const Matri
           (item.host == d.comm->rank() ? self_results.data() : results.data()) + item.reply_offset;
       const Eigen::Map<const Matrix> item_delta(item_results, item.n_row, routed.output.cols());
       const model::ExpertRows& rows = grouped[item.routed_idx];
-      model::scatter_add_rows(item_delta,
-                              std::span<const std::int32_t>(rows.rows.data() + item.first,
-                                                            static_cast<std::size_t>(item.n_row)),
-                              routed.output);
+      model::scatter_add_rows(
+          item_delta,
+          std::span<const std::int32_t>(rows.rows.data() + item.first, static_cast<std::size_t>(item.n_row)),
+          routed.output);
     }
     d.timings.comm_s += seconds_since(combine_start);
   }
@@ -587,10 +613,9 @@ void ExpertDispatcher::serve() {
     if (n_byte > 0) d.answer(message, kCoordinator, reply);
     std::vector<std::int64_t> reply_counts(static_cast<std::size_t>(n_rank), 0);
     reply_counts[kCoordinator] = static_cast<std::int64_t>(reply.size());
-    comm::Request gather_request =
-        d.comm->ialltoallv(std::span<const float>(reply),
-                           comm::Layout::from_counts(reply_counts, "expert exchange (results)"),
-                           std::span<float>(), empty);
+    comm::Request gather_request = d.comm->ialltoallv(
+        std::span<const float>(reply), comm::Layout::from_counts(reply_counts, "expert exchange (results)"),
+        std::span<float>(), empty);
     d.wait(gather_request, "results");
     ++d.timings.n_exchange;
   }
@@ -603,7 +628,8 @@ void ExpertDispatcher::stop() {
   if (d.comm->size() == 1) return;
   const std::vector<std::int32_t> stop_all(static_cast<std::size_t>(d.comm->size()), kStop);
   std::vector<std::int32_t> counts_back(stop_all.size(), 0);
-  comm::Request request = d.comm->ialltoall(std::span<const std::int32_t>(stop_all), std::span<std::int32_t>(counts_back));
+  comm::Request request =
+      d.comm->ialltoall(std::span<const std::int32_t>(stop_all), std::span<std::int32_t>(counts_back));
   d.wait(request, "stop");
 }
 
@@ -611,7 +637,8 @@ std::vector<Matrix> ExpertDispatcher::gather_module_vectors(const std::vector<Ma
   const Impl& d = *impl_;
   const auto n_module = static_cast<std::size_t>(d.n_module());
   if (local_vectors.size() != n_module)
-    throw Error(fmt::format("gather_module_vectors: {} modules, expected {}", local_vectors.size(), n_module));
+    throw Error(
+        fmt::format("gather_module_vectors: {} modules, expected {}", local_vectors.size(), n_module));
   // This rank's rows: per local expert, per module it adapts, d_in floats.
   std::vector<float> mine;
   for (std::size_t local_idx = 0; local_idx < d.local_experts.size(); ++local_idx) {
@@ -637,7 +664,8 @@ std::vector<Matrix> ExpertDispatcher::gather_module_vectors(const std::vector<Ma
   };
   std::vector<std::int64_t> counts(static_cast<std::size_t>(d.comm->size()), 0);
   for (int rank = 0; rank < d.comm->size(); ++rank)
-    for (const int expert_idx : d.placement.experts_of(rank)) counts[static_cast<std::size_t>(rank)] += row_floats(expert_idx);
+    for (const int expert_idx : d.placement.experts_of(rank))
+      counts[static_cast<std::size_t>(rank)] += row_floats(expert_idx);
   const comm::Layout layout = comm::Layout::from_counts(counts, "gather of routing vectors");
   std::vector<float> all(d.coordinator() ? static_cast<std::size_t>(layout.total()) : 0);
   d.comm->gatherv(std::span<const float>(mine), std::span<float>(all), layout, kCoordinator);
@@ -647,7 +675,8 @@ std::vector<Matrix> ExpertDispatcher::gather_module_vectors(const std::vector<Ma
   for (std::size_t index = 0; index < n_module; ++index) {
     bool adapted = false;
     for (const ExpertInfo& info : d.infos) adapted = adapted || info.module_rank[index] != 0;
-    if (adapted) out[index] = Matrix::Zero(n_expert(), d.config.d_in(module_of(static_cast<int>(index)).kind));
+    if (adapted)
+      out[index] = Matrix::Zero(n_expert(), d.config.d_in(module_of(static_cast<int>(index)).kind));
   }
   for (int rank = 0; rank < d.comm->size(); ++rank) {
     std::size_t offset = static_cast<std::size_t>(layout.displs[static_cast<std::size_t>(rank)]);
@@ -669,8 +698,12 @@ std::vector<Matrix> ExpertDispatcher::gather_module_vectors(const std::vector<Ma
 std::vector<ServeTimings> ExpertDispatcher::gather_timings() const {
   const Impl& d = *impl_;
   const ServeTimings& mine = d.timings;
-  const std::vector<double> values{mine.base_s, mine.expert_s, mine.comm_s, mine.wait_s,
-                                   static_cast<double>(mine.n_exchange), static_cast<double>(mine.n_row)};
+  const std::vector<double> values{mine.base_s,
+                                   mine.expert_s,
+                                   mine.comm_s,
+                                   mine.wait_s,
+                                   static_cast<double>(mine.n_exchange),
+                                   static_cast<double>(mine.n_row)};
   constexpr std::int64_t kPerRank = 6;
   const std::vector<std::int64_t> counts(static_cast<std::size_t>(d.comm->size()), kPerRank);
   const comm::Layout layout = comm::Layout::from_counts(counts, "gather of timings");

@@ -33,8 +33,8 @@ std::uint64_t expert_bytes(const ModelSource& expert) {
   std::error_code error;
   const std::uint64_t n_byte = fs::file_size(expert.path / "adapter_model.safetensors", error);
   if (error)
-    throw InputError(fmt::format("{}: cannot read the size of adapter_model.safetensors: {}", expert.path.string(),
-                                 error.message()));
+    throw InputError(fmt::format("{}: cannot read the size of adapter_model.safetensors: {}",
+                                 expert.path.string(), error.message()));
   return n_byte;
 }
 
@@ -57,7 +57,8 @@ model::LlamaModel load_base(const ModelSource& base) {
 model::LoraSet load_hosted_experts(const Placement& placement, int rank, std::span<const ModelSource> experts,
                                    const io::LlamaConfig& base_config, std::string_view base_label) {
   if (experts.size() != static_cast<std::size_t>(placement.n_expert()))
-    throw Error(fmt::format("load_hosted_experts: {} experts for a placement of {}", experts.size(), placement.n_expert()));
+    throw Error(fmt::format("load_hosted_experts: {} experts for a placement of {}", experts.size(),
+                            placement.n_expert()));
   const model::ModelConfig config = model::ModelConfig::from_hf(base_config);
   model::LoraSet set(config);
   for (const int expert_idx : placement.experts_of(rank)) {
@@ -65,9 +66,9 @@ model::LoraSet load_hosted_experts(const Placement& placement, int rank, std::sp
     const std::string& name = placement.expert_names[static_cast<std::size_t>(expert_idx)];
     if (expert.is_library()) {
       const io::Library library = io::Library::open(expert.path, true);
-      set.add(model::load_library_lora(library, io::entry_at(library, *expert.object).name, config, base_label, name));
-    }
-    else
+      set.add(model::load_library_lora(library, io::entry_at(library, *expert.object).name, config,
+                                       base_label, name));
+    } else
       set.add(model::load_lora_expert(io::open_peft_adapter(expert.path), base_config, base_label, name));
   }
   return set;
@@ -96,9 +97,11 @@ std::vector<model::Matrix> gather_arrow_prototypes(const ExpertDispatcher& dispa
   return dispatcher.gather_module_vectors(route::arrow_prototypes(dispatcher.local()));
 }
 
-std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, std::span<const ModelSource> sources) {
+std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts,
+                                                std::span<const ModelSource> sources) {
   if (sources.size() != static_cast<std::size_t>(experts.n_expert()))
-    throw Error(fmt::format("read_phatgoose_gates: {} sources for {} experts", sources.size(), experts.n_expert()));
+    throw Error(
+        fmt::format("read_phatgoose_gates: {} sources for {} experts", sources.size(), experts.n_expert()));
   const model::ModelConfig& config = experts.config();
   const auto n_expert = static_cast<Eigen::Index>(experts.n_expert());
   std::vector<model::Matrix> gates(static_cast<std::size_t>(config.n_layer) * model::n_module_kind);
@@ -109,7 +112,8 @@ std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, s
     if (source.is_library()) {
       const io::Library library = io::Library::open(source.path, true);
       const std::string object_name = io::entry_at(library, *source.object).name;
-      own = route::read_library_vectors(library, std::span(&object_name, 1), config, route::StatsKind::phatgoose);
+      own = route::read_library_vectors(library, std::span(&object_name, 1), config,
+                                        route::StatsKind::phatgoose);
     } else {
       model::LoraSet one(config);
       one.add(experts.expert(static_cast<int>(expert_idx)));
@@ -128,10 +132,12 @@ std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, s
 std::vector<model::Matrix> gather_phatgoose_gates(const ExpertDispatcher& dispatcher, const comm::Comm& comm,
                                                   std::span<const ModelSource> experts) {
   std::vector<ModelSource> local_sources;
-  for (const int expert_idx : dispatcher.local_experts()) local_sources.push_back(experts[static_cast<std::size_t>(expert_idx)]);
+  for (const int expert_idx : dispatcher.local_experts())
+    local_sources.push_back(experts[static_cast<std::size_t>(expert_idx)]);
   std::vector<model::Matrix> local;
   io::run_agreed(comm, [&] { local = read_phatgoose_gates(dispatcher.local(), local_sources); });
-  if (local.empty()) local.resize(static_cast<std::size_t>(dispatcher.local().config().n_layer) * model::n_module_kind);
+  if (local.empty())
+    local.resize(static_cast<std::size_t>(dispatcher.local().config().n_layer) * model::n_module_kind);
   return dispatcher.gather_module_vectors(local);
 }
 

@@ -39,7 +39,8 @@ std::vector<std::string> Placement::describe() const {
     const std::vector<int> experts = experts_of(rank);
     std::string names;
     for (const int expert_idx : experts)
-      names += fmt::format("{}{}", names.empty() ? "" : ", ", expert_names[static_cast<std::size_t>(expert_idx)]);
+      names +=
+          fmt::format("{}{}", names.empty() ? "" : ", ", expert_names[static_cast<std::size_t>(expert_idx)]);
     std::string role = rank == kCoordinator && n_rank > 1 ? " (coordinator)" : "";
     lines.push_back(fmt::format("rank {}{}: {} expert{}, {:.1f} MB{}", rank, role, experts.size(),
                                 experts.size() == 1 ? "" : "s", static_cast<double>(bytes_of(rank)) / 1e6,
@@ -74,9 +75,10 @@ std::vector<std::vector<int>> read_pins(const fs::path& file, std::span<const st
     const auto found = std::find(expert_names.begin(), expert_names.end(), name);
     if (found == expert_names.end()) {
       std::string known;
-      for (const std::string& expert : expert_names) known += fmt::format("{}{}", known.empty() ? "" : ", ", expert);
-      throw InputError(fmt::format("{}: expert '{}' is not one of this system's experts ({})", file.string(), name,
-                                   known));
+      for (const std::string& expert : expert_names)
+        known += fmt::format("{}{}", known.empty() ? "" : ", ", expert);
+      throw InputError(fmt::format("{}: expert '{}' is not one of this system's experts ({})", file.string(),
+                                   name, known));
     }
     std::vector<YAML::Node> values;
     if (item.second.IsSequence())
@@ -84,14 +86,16 @@ std::vector<std::vector<int>> read_pins(const fs::path& file, std::span<const st
     else
       values.push_back(item.second);
     std::vector<int>& ranks = pins[static_cast<std::size_t>(found - expert_names.begin())];
-    if (values.empty()) throw InputError(fmt::format("{}: expert '{}' has an empty rank list", file.string(), name));
+    if (values.empty())
+      throw InputError(fmt::format("{}: expert '{}' has an empty rank list", file.string(), name));
     for (const YAML::Node& value : values) {
       int rank = -1;
       const std::string value_text = value.IsScalar() ? value.Scalar() : std::string("(not a number)");
       try {
         rank = value.as<int>();
       } catch (const YAML::Exception&) {
-        throw InputError(fmt::format("{}: expert '{}': rank '{}' is not an integer", file.string(), name, value_text));
+        throw InputError(
+            fmt::format("{}: expert '{}': rank '{}' is not an integer", file.string(), name, value_text));
       }
       if (rank < 0 || rank >= n_rank)
         throw InputError(fmt::format("{}: expert '{}': rank {} is outside 0..{} (this job has {} rank{})",
@@ -107,10 +111,12 @@ std::vector<std::vector<int>> read_pins(const fs::path& file, std::span<const st
 
 }  // namespace
 
-Placement make_placement(std::span<const std::string> expert_names, std::span<const std::uint64_t> expert_bytes,
-                         int n_rank, const std::optional<fs::path>& placement_file, bool quiet) {
+Placement make_placement(std::span<const std::string> expert_names,
+                         std::span<const std::uint64_t> expert_bytes, int n_rank,
+                         const std::optional<fs::path>& placement_file, bool quiet) {
   if (expert_names.size() != expert_bytes.size())
-    throw Error(fmt::format("make_placement: {} names for {} sizes", expert_names.size(), expert_bytes.size()));
+    throw Error(
+        fmt::format("make_placement: {} names for {} sizes", expert_names.size(), expert_bytes.size()));
   if (n_rank < 1) throw Error(fmt::format("make_placement: {} ranks", n_rank));
   Placement placement;
   placement.n_rank = n_rank;
@@ -127,13 +133,15 @@ Placement make_placement(std::span<const std::string> expert_names, std::span<co
   if (placement_file) {
     placement.hosts = read_pins(*placement_file, expert_names, n_rank);
     for (std::size_t expert_idx = 0; expert_idx < expert_names.size(); ++expert_idx)
-      for (const int rank : placement.hosts[expert_idx]) load[static_cast<std::size_t>(rank)] += expert_bytes[expert_idx];
+      for (const int rank : placement.hosts[expert_idx])
+        load[static_cast<std::size_t>(rank)] += expert_bytes[expert_idx];
   }
   // Largest first onto the least loaded host rank (the LPT rule: within 4/3 of the best balance).
   std::vector<std::size_t> order(expert_names.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t left, std::size_t right) { return expert_bytes[left] > expert_bytes[right]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    return expert_bytes[left] > expert_bytes[right];
+  });
   for (const std::size_t expert_idx : order) {
     if (!placement.hosts[expert_idx].empty()) continue;
     int best = 1;
@@ -146,10 +154,11 @@ Placement make_placement(std::span<const std::string> expert_names, std::span<co
   for (int rank = 1; rank < n_rank; ++rank)
     if (placement.experts_of(rank).empty()) idle.push_back(rank);
   if (!idle.empty() && !quiet)
-    log::warn("{} of the {} expert ranks host no expert ({} expert{} in all): rank{} {} only take part in the "
-              "exchange; run with fewer ranks",
-              idle.size(), n_rank - 1, expert_names.size(), expert_names.size() == 1 ? "" : "s",
-              idle.size() == 1 ? "" : "s", fmt::join(idle, ", "));
+    log::warn(
+        "{} of the {} expert ranks host no expert ({} expert{} in all): rank{} {} only take part in the "
+        "exchange; run with fewer ranks",
+        idle.size(), n_rank - 1, expert_names.size(), expert_names.size() == 1 ? "" : "s",
+        idle.size() == 1 ? "" : "s", fmt::join(idle, ", "));
   return placement;
 }
 

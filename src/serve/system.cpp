@@ -44,7 +44,8 @@ ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) 
   });
   Placement placement;
   io::run_agreed(comm, [&] {
-    placement = make_placement(names, n_bytes, comm.size(), spec_.placement_file, spec_.quiet || !comm.is_root());
+    placement =
+        make_placement(names, n_bytes, comm.size(), spec_.placement_file, spec_.quiet || !comm.is_root());
   });
 
   // Every rank loads what it needs: the coordinator the base, the hosts their experts only.
@@ -56,9 +57,11 @@ ParallelSystem::ParallelSystem(const comm::Comm& comm, ParallelSystemSpec spec) 
     local = load_hosted_experts(placement, comm.rank(), experts, config, base_source.text);
     if (comm.rank() == kCoordinator) base_.emplace(load_base(base_source));
   });
-  dispatcher_ = std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(config),
-                                                   std::move(local), spec_.serve, spec_.quiet);
-  if (!spec_.router.empty() && spec_.router != "oracle") io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
+  dispatcher_ =
+      std::make_unique<ExpertDispatcher>(comm, std::move(placement), model::ModelConfig::from_hf(config),
+                                         std::move(local), spec_.serve, spec_.quiet);
+  if (!spec_.router.empty() && spec_.router != "oracle")
+    io::run_agreed(comm, [&] { check_router_layout(*dispatcher_); });
   if (spec_.router == "arrow" || spec_.router == "phatgoose")
     vectors_ = spec_.router == "arrow" ? gather_arrow_prototypes(*dispatcher_)
                                        : gather_phatgoose_gates(*dispatcher_, comm, experts);

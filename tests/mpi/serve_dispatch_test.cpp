@@ -108,7 +108,8 @@ struct World {
 
 /// Coordinator: q k v of layer 1 through `applier` on random rows, as one stacked output.
 Matrix run_qkv(const moerge::model::ExpertApplier& applier, const moerge::model::ModelConfig& config,
-               const Matrix& input, const Matrix& w_qkv, std::vector<moerge::model::RoutingDecision>& decisions) {
+               const Matrix& input, const Matrix& w_qkv,
+               std::vector<moerge::model::RoutingDecision>& decisions) {
   Matrix stacked(input.rows(), w_qkv.rows());
   std::vector<moerge::model::RoutedModule> routed;
   for (std::size_t kind_idx = 0; kind_idx < 3; ++kind_idx) {
@@ -129,21 +130,23 @@ bool same_bits(const Matrix& left, const Matrix& right) {
 
 TEST(serve, dispatched_experts_give_the_in_process_bits) {
   World setup;
-  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(), {}, true);
+  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(), {},
+                                             true);
   if (!dispatcher.is_coordinator()) {
     dispatcher.serve();
     return;
   }
   std::mt19937 generator(7);
-  const Matrix w_qkv = random_matrix(generator, setup.config.d_model + 2 * setup.config.d_kv(), setup.config.d_model);
+  const Matrix w_qkv =
+      random_matrix(generator, setup.config.d_model + 2 * setup.config.d_kv(), setup.config.d_model);
   for (const int n_row : {1, 2, 37}) {
     const Matrix input = random_matrix(generator, n_row, setup.config.d_model);
     std::vector<moerge::model::RoutingDecision> decisions;
     for (int kind_idx = 0; kind_idx < 3; ++kind_idx) decisions.push_back(random_decision(generator, n_row));
     const Matrix expected = run_qkv(setup.all, setup.config, input, w_qkv, decisions);
     const Matrix dispatched = run_qkv(dispatcher, setup.config, input, w_qkv, decisions);
-    EXPECT_TRUE(same_bits(expected, dispatched)) << n_row << " rows: max difference "
-                                                 << (expected - dispatched).cwiseAbs().maxCoeff();
+    EXPECT_TRUE(same_bits(expected, dispatched))
+        << n_row << " rows: max difference " << (expected - dispatched).cwiseAbs().maxCoeff();
     // The experts changed something: a test that could not fail proves nothing.
     EXPECT_GT((expected - input * w_qkv.transpose()).cwiseAbs().maxCoeff(), 1e-3f);
   }
@@ -172,13 +175,15 @@ TEST(serve, small_messages_go_in_rounds_with_the_same_result) {
   World setup;
   moerge::serve::ServeOptions options;
   options.max_message_bytes = 1024;  // ~10 rows of q per message: many rounds, pieces of experts
-  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(), options, true);
+  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(),
+                                             options, true);
   if (!dispatcher.is_coordinator()) {
     dispatcher.serve();
     return;
   }
   std::mt19937 generator(11);
-  const Matrix w_qkv = random_matrix(generator, setup.config.d_model + 2 * setup.config.d_kv(), setup.config.d_model);
+  const Matrix w_qkv =
+      random_matrix(generator, setup.config.d_model + 2 * setup.config.d_kv(), setup.config.d_model);
   const Matrix input = random_matrix(generator, 64, setup.config.d_model);
   std::vector<moerge::model::RoutingDecision> decisions;
   for (int kind_idx = 0; kind_idx < 3; ++kind_idx) decisions.push_back(random_decision(generator, 64));
@@ -194,7 +199,8 @@ TEST(serve, small_messages_go_in_rounds_with_the_same_result) {
 
 TEST(serve, routing_vectors_gathered_from_the_hosts_equal_the_local_ones) {
   World setup;
-  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(), {}, true);
+  moerge::serve::ExpertDispatcher dispatcher(setup.comm, setup.placement, setup.config, setup.hosted(), {},
+                                             true);
   const std::vector<Matrix> gathered =
       dispatcher.gather_module_vectors(moerge::route::arrow_prototypes(dispatcher.local()));
   if (dispatcher.is_coordinator()) {

@@ -155,6 +155,8 @@ class Comm {
           "MPI_Irecv");
     return Request(request, "MPI_Irecv");
   }
+  /// How many ranks of this communicator share this rank's node (MPI_COMM_TYPE_SHARED).
+  int node_size() const;
   /// True when a message from `source` with `tag` is waiting.
   bool iprobe(int source, int tag) const;
 

@@ -76,7 +76,8 @@ void lora_delta(const LoraFactors& factors, float scale, const Matrix& x, std::s
                 Matrix& low, Matrix& delta);
 
 /// output.row(rows[i]) += delta.row(i).
-void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows, OutputBlock output);
+void scatter_add_rows(const Eigen::Ref<const Matrix>& delta, std::span<const std::int32_t> rows,
+                      OutputBlock output);
 
 /// The experts a routing decision's expert_idx refers to (index = order of add()).
 class LoraSet final : public ExpertApplier {

@@ -3,12 +3,12 @@
 // apply with which weights. The runtime then groups rows by expert and applies each expert with
 // one GEMM over its rows (never a loop per token).
 #pragma once
+#include <Eigen/Core>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
-#include <Eigen/Core>
 
 namespace moerge::model {
 

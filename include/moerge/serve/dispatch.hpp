@@ -37,10 +37,10 @@ struct ServeOptions {
 
 /// Where a rank's time went, in seconds (bench/distributed).
 struct ServeTimings {
-  double base_s = 0;    // coordinator: the base model's products run while an exchange is in flight
-  double expert_s = 0;  // this rank's expert GEMMs
-  double comm_s = 0;    // packing, posting and combining
-  double wait_s = 0;    // blocked: the coordinator on results, an expert rank on the next request
+  double base_s = 0;            // coordinator: the base model's products run while an exchange is in flight
+  double expert_s = 0;          // this rank's expert GEMMs
+  double comm_s = 0;            // packing, posting and combining
+  double wait_s = 0;            // blocked: the coordinator on results, an expert rank on the next request
   std::int64_t n_exchange = 0;  // rounds of the exchange
   std::int64_t n_row = 0;       // rows this rank computed (expert ranks) or sent (coordinator)
 };

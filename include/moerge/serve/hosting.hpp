@@ -20,10 +20,10 @@ namespace moerge::serve {
 /// A model or expert as the command line names it: a directory, or `LIB/:OBJECT` (an object of
 /// the expert library LIB, e.g. LIB/:base, LIB/:experts/python).
 struct ModelSource {
-  std::string text;                  // as given
-  std::filesystem::path path;        // the directory, or the library
+  std::string text;                   // as given
+  std::filesystem::path path;         // the directory, or the library
   std::optional<std::string> object;  // set for a library object
-  std::string name;                  // the directory's or the object's base name
+  std::string name;                   // the directory's or the object's base name
 
   static ModelSource parse(std::string_view text);
   bool is_library() const { return object.has_value(); }
@@ -53,7 +53,8 @@ std::vector<model::Matrix> gather_arrow_prototypes(const ExpertDispatcher& dispa
 /// The PHATGOOSE gates of `experts` (sources[e] is where expert e came from): an adapter
 /// directory's phatgoose_gates.safetensors (route::read_phatgoose_gates), a library object's
 /// /stats/phatgoose (route::read_library_vectors); per module [n_expert, d_in].
-std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts, std::span<const ModelSource> sources);
+std::vector<model::Matrix> read_phatgoose_gates(const model::LoraSet& experts,
+                                                std::span<const ModelSource> sources);
 
 /// PHATGOOSE gates read by the hosts (read_phatgoose_gates of their experts). Collective; errors
 /// on any rank reach every rank.

@@ -45,8 +45,9 @@ struct Placement {
 /// InputError naming the file, the entry and the value for an unknown expert, a rank outside
 /// 1..n_rank-1 (0 is allowed: the coordinator may host experts too), a repeated rank or a file
 /// that is not such a mapping. Host ranks left without an expert get a warning (ranks to spare).
-Placement make_placement(std::span<const std::string> expert_names, std::span<const std::uint64_t> expert_bytes,
-                         int n_rank, const std::optional<std::filesystem::path>& placement_file = std::nullopt,
+Placement make_placement(std::span<const std::string> expert_names,
+                         std::span<const std::uint64_t> expert_bytes, int n_rank,
+                         const std::optional<std::filesystem::path>& placement_file = std::nullopt,
                          bool quiet = false);
 
 }  // namespace moerge::serve

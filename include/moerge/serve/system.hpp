@@ -26,8 +26,8 @@ bool router_runs_expert_parallel(std::string_view router);
 struct ParallelSystemSpec {
   std::string model;                 // the base: HF directory or LIB/:base
   std::vector<std::string> experts;  // PEFT adapter directories or LIB/:experts/NAME (LoRA)
-  std::string router;                          // see router_runs_expert_parallel
-  int top_k = 0;                               // arrow, phatgoose; 0: the router's default
+  std::string router;                // see router_runs_expert_parallel
+  int top_k = 0;                     // arrow, phatgoose; 0: the router's default
   std::optional<std::filesystem::path> placement_file;
   ServeOptions serve;
   bool quiet = false;
