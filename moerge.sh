@@ -109,7 +109,17 @@ RECIPE
   "${mpi[@]}" "$bin" eval --model "$zoo/base" --expert "$zoo/experts/full/cmake" "${domains[@]}" \
     --output "$out/eval_full_cmake.csv"
 
-  say "4. generating with the base and with the cmake LoRA expert applied unmerged (greedy)"
+  say "4. routing among the library's 3 LoRA experts, expert-parallel on 3 MPI ranks: rank 0 runs the base and"
+  say "   the router, ranks 1-2 host the experts (docs/serving.md); the oracle picks each domain's own expert"
+  local experts=(--expert "$out/lib/:experts/cmake" --expert "$out/lib/:experts/licences"
+                 --expert "$out/lib/:experts/perl")
+  mpirun --oversubscribe -np 3 "$bin" eval --model "$out/lib/:base" "${experts[@]}" --router arrow --top-k 2 \
+    "${domains[@]}" --output "$out/eval_arrow.csv"
+  mpirun --oversubscribe -np 3 "$bin" eval --model "$out/lib/:base" "${experts[@]}" --router oracle \
+    "${domains[@]}" --quiet --output "$out/eval_oracle.csv"
+  cat "$out/eval_oracle.csv"
+
+  say "5. generating with the base and with the cmake LoRA expert applied unmerged (greedy)"
   "$bin" generate --model "$zoo/base" --prompt "cmake_minimum_required(VERSION" --max-new-tokens 60
   "$bin" generate --model "$zoo/base" --expert "$zoo/experts/lora/cmake" --prompt "cmake_minimum_required(VERSION" \
     --max-new-tokens 60
