@@ -413,3 +413,26 @@ TEST(route_stats, another_rank_layout_is_refused) {
                    "model.layers.2.self_attn.v_proj has rank 8 there and 4 here");
   EXPECT_NO_THROW(check_router_experts(zoo.lora));
 }
+
+TEST(route_hooks, sequence_decision_follows_the_rows_sequences_across_forwards) {
+  // Sequence s routes to expert s (weight 1). Two forwards with the same row count but other
+  // sequences (a decode step where sequence 0 has finished) must get their own rows' experts.
+  SequenceDecisionHook hook;
+  model::RoutingDecision per_sequence;
+  per_sequence.clear();
+  for (int seq_idx = 0; seq_idx < 3; ++seq_idx) {
+    per_sequence.expert_idx.push_back(seq_idx);
+    per_sequence.weight.push_back(1.0f);
+    per_sequence.row_offsets.push_back(seq_idx + 1);
+  }
+  hook.set(per_sequence);
+  const model::Matrix input = model::Matrix::Zero(2, 4);
+  const model::ModuleId module{.layer_idx = 0, .kind = model::ModuleKind::q_proj};
+  model::RoutingDecision decision;
+  const model::BatchLayout first{.seq_of_row = {0, 1}, .pos_of_row = {5, 5}, .n_seq = 3};
+  hook.at_module(module, input, first, decision);
+  EXPECT_EQ(decision.expert_idx, (std::vector<std::int32_t>{0, 1}));
+  const model::BatchLayout second{.seq_of_row = {1, 2}, .pos_of_row = {6, 6}, .n_seq = 3};
+  hook.at_module(module, input, second, decision);
+  EXPECT_EQ(decision.expert_idx, (std::vector<std::int32_t>{1, 2}));
+}

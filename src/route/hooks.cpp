@@ -26,11 +26,13 @@ model::RoutingDecision TokenRouterHook::route(const model::ModuleId& module, con
                             input.cols(), vectors.cols()));
   switch (kind_) {
     case TokenRouterKind::arrow:
-      return arrow_route(input, vectors,
-                         ArrowOptions{.top_k = options_.top_k, .temperature = options_.temperature.value_or(1.0f)});
+      return arrow_route(
+          input, vectors,
+          ArrowOptions{.top_k = options_.top_k, .temperature = options_.temperature.value_or(1.0f)});
     case TokenRouterKind::phatgoose:
-      return phatgoose_route(input, vectors,
-                             PhatgooseOptions{.top_k = options_.top_k, .layer_norm_eps = options_.layer_norm_eps});
+      return phatgoose_route(
+          input, vectors,
+          PhatgooseOptions{.top_k = options_.top_k, .layer_norm_eps = options_.layer_norm_eps});
     case TokenRouterKind::centroid:
       return centroid_route(input, vectors,
                             CentroidOptions{.top_k = options_.top_k, .temperature = options_.temperature});
@@ -53,8 +55,12 @@ void SequenceDecisionHook::at_module(const model::ModuleId& /*module*/, const Ma
   if (static_cast<int>(per_sequence_.row_offsets.size()) != layout.n_seq + 1)
     throw Error(fmt::format("sequence router: a decision for {} sequences given to a batch of {}",
                             static_cast<int>(per_sequence_.row_offsets.size()) - 1, layout.n_seq));
-  if (!expanded_ || static_cast<Eigen::Index>(per_row_.row_offsets.size()) != input.rows() + 1) {
+  // Once per forward: every module of a forward sees the same layout, but decode steps with the
+  // same row count can hold other sequences, so the cache is keyed on the rows' sequences.
+  if (!expanded_ || static_cast<Eigen::Index>(per_row_.row_offsets.size()) != input.rows() + 1 ||
+      expanded_for_ != layout.seq_of_row) {
     per_row_ = expand_to_rows(per_sequence_, layout);
+    expanded_for_ = layout.seq_of_row;
     expanded_ = true;
   }
   decision = per_row_;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "moerge/model/routing.hpp"
 #include "moerge/route/math.hpp"
@@ -47,7 +48,8 @@ class SequenceDecisionHook : public model::ModuleHook {
 
  private:
   model::RoutingDecision per_sequence_;
-  model::RoutingDecision per_row_;  // expanded at the first module of a forward
+  model::RoutingDecision per_row_;          // expanded for the layout below
+  std::vector<std::int32_t> expanded_for_;  // seq_of_row of the layout per_row_ was expanded for
   bool expanded_ = false;
 };
 
