@@ -531,14 +531,6 @@ std::string default_system_name(const EvalConfig& config, const eval::ExpertPool
   return eval::expert_name(config.model);
 }
 
-/// A PEFT adapter directory or a LoRA object of a library (LIB/:experts/NAME).
-bool is_lora_source(const fs::path& path) {
-  const serve::ModelSource source = serve::ModelSource::parse(path.string());
-  if (!source.is_library()) return io::detect_source(path) == io::SourceKind::peft_adapter;
-  const io::Library library = io::Library::open(source.path, true);
-  return io::entry_at(library, *source.object).kind == io::ObjectKind::lora;
-}
-
 /// Score every domain with the routed system's scorer for it, or with `scorer`; rows on rank 0.
 std::vector<eval::EvalRow> score_domains(const EvalConfig& config, const std::string& system, int n_ctx,
                                          RoutedSystem* routed, eval::Scorer* scorer,
@@ -580,7 +572,7 @@ void write_rows(const EvalConfig& config, const std::vector<eval::EvalRow>& rows
 bool runs_expert_parallel(const EvalConfig& config) {
   if (config.experts.empty()) return false;
   for (const fs::path& dir : config.experts)
-    if (!is_lora_source(dir)) return false;
+    if (!serve::ModelSource::parse(dir.string()).is_lora()) return false;
   if (!config.router) return config.experts.size() == 1;
   const std::string& name = config.router->name;
   const auto shape = router_shape(name);

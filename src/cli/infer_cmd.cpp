@@ -237,14 +237,6 @@ void write_generations(const InferConfig& config, const std::string& system,
   if (!config.quiet) log::info("wrote {} generations to {}", prompts.size(), config.output->string());
 }
 
-/// A PEFT adapter directory or a LoRA object of a library (LIB/:experts/NAME).
-bool is_lora_source(const fs::path& path) {
-  const serve::ModelSource source = serve::ModelSource::parse(path.string());
-  if (!source.is_library()) return io::detect_source(path) == io::SourceKind::peft_adapter;
-  const io::Library library = io::Library::open(source.path, true);
-  return io::entry_at(library, *source.object).kind == io::ObjectKind::lora;
-}
-
 }  // namespace
 
 int run_infer(const std::vector<std::string>& args) {
@@ -252,8 +244,10 @@ int run_infer(const std::vector<std::string>& args) {
   const auto config = parse(args, comm.rank());
   if (!config) return 0;
 
-  const bool lora_only =
-      !config->experts.empty() && std::all_of(config->experts.begin(), config->experts.end(), is_lora_source);
+  const bool lora_only = !config->experts.empty() &&
+                         std::all_of(config->experts.begin(), config->experts.end(), [](const fs::path& dir) {
+                           return serve::ModelSource::parse(dir.string()).is_lora();
+                         });
   if (!lora_only) {
     // The base alone, a merged model or one full fine-tune: rank 0 runs it.
     if (!config->router.empty())

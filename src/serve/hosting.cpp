@@ -28,6 +28,11 @@ ModelSource ModelSource::parse(std::string_view text) {
   return source;
 }
 
+bool ModelSource::is_lora() const {
+  if (!is_library()) return io::detect_source(path) == io::SourceKind::peft_adapter;
+  return io::entry_at(io::Library::open(path, true), *object).kind == io::ObjectKind::lora;
+}
+
 std::uint64_t expert_bytes(const ModelSource& expert) {
   if (expert.is_library()) return io::entry_at(io::Library::open(expert.path, true), *expert.object).size;
   std::error_code error;

@@ -27,6 +27,8 @@ struct ModelSource {
 
   static ModelSource parse(std::string_view text);
   bool is_library() const { return object.has_value(); }
+  /// A PEFT adapter directory or a LoRA object (opens the directory's config or the library's index).
+  bool is_lora() const;
 };
 
 /// Bytes of an expert's weights (adapter_model.safetensors, or the library object file): the
